@@ -1,0 +1,33 @@
+"""GET /healthz: the database and the outbox queue."""
+
+import logging
+
+from flask_restful import Resource
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import outbox
+from ..errors import error_body
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class Health(Resource):
+    def get(self):
+        try:
+            db.session.execute(text("SELECT 1"))
+            queue = outbox.stats()
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            log.error("health check: database unavailable (%s)", type(error).__name__)
+            body = {"status": "unavailable", "database": "unavailable"}
+            body.update(error_body("service_unavailable", "The database is unreachable."))
+            return body, 503
+        finally:
+            db.session.rollback()
+        return {
+            "status": "ok",
+            "database": "ok",
+            "outbox": {k: queue[k] for k in ("pending", "failed", "overdue")},
+        }, 200

@@ -1,0 +1,33 @@
+"""POST /register and POST /confirm/resend."""
+
+from flask import request
+from flask_restful import Resource
+
+from .. import services
+from ..errors import ApiError
+from . import schemas
+from .limits import per_address, per_ip
+from .pages import page
+
+
+class Registration(Resource):
+    decorators = [per_ip("RATELIMIT_REGISTER"), per_address("register")]
+
+    def post(self):
+        data = schemas.load_registration(request)
+        services.register(data.email, data.password)
+        return schemas.pending_confirmation(), 202
+
+
+class ConfirmationResend(Resource):
+    decorators = [per_ip("RATELIMIT_EMAIL_SEND"), per_address("resend")]
+
+    def post(self):
+        if schemas.is_form_post(request):  # the expired-link page's form
+            try:
+                services.resend_confirmation(schemas.load_email(request, allow_form=True))
+            except ApiError as error:
+                return page("error", error.status, message=error.message)
+            return page("resend_done", 202)
+        services.resend_confirmation(schemas.load_email(request))
+        return schemas.pending_confirmation(), 202

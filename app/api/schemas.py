@@ -1,0 +1,107 @@
+"""Reading request bodies into checked values, and the shapes of common answers."""
+
+import json
+from dataclasses import dataclass
+
+from flask import Request
+
+from .. import passwords
+from ..addresses import AddressError, normalize_email
+from ..errors import InvalidJson, UnsupportedMediaType, ValidationError
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def wants_html(request: Request) -> bool:
+    """True for a browser: its Accept header prefers text/html to JSON."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def is_form_post(request: Request) -> bool:
+    """A form posted by one of our own HTML pages (the browser flow), not an API call."""
+    return request.mimetype in FORM_TYPES and wants_html(request)
+
+
+def load_object(request: Request, *, allow_form: bool = False) -> dict:
+    """The body as a JSON object; a browser form too where the endpoint has an HTML flow."""
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug raises 413
+    if allow_form and is_form_post(request):
+        return request.form.to_dict()
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType()
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise InvalidJson("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidJson("The body must be a JSON object.")
+    return data
+
+
+def _strings(data: dict, *names: str) -> dict[str, str]:
+    """The named fields, each a string; missing or wrongly typed ones are reported together."""
+    problems = {}
+    for name in names:
+        value = data.get(name)
+        if value is None:
+            problems[name] = "This field is required."
+        elif not isinstance(value, str):
+            problems[name] = "Must be a string."
+    if problems:
+        raise ValidationError(fields=problems)
+    return {name: data[name] for name in names}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+
+
+def _email(value: str) -> str:
+    try:
+        return normalize_email(value)
+    except AddressError as error:
+        raise ValidationError(fields={"email": str(error)}) from None
+
+
+def load_registration(request: Request) -> Credentials:
+    data = _strings(load_object(request), "email", "password")
+    fields = {}
+    try:
+        email = normalize_email(data["email"])
+    except AddressError as error:
+        fields["email"] = str(error)
+        email = None
+    problem = passwords.password_problem(data["password"], email or data["email"])
+    if problem:
+        fields["password"] = problem
+    if fields:
+        raise ValidationError(fields=fields)
+    return Credentials(email, data["password"])
+
+
+def load_login(request: Request) -> Credentials:
+    """Login fields are only type-checked: any other problem is just wrong credentials."""
+    data = _strings(load_object(request), "email", "password")
+    try:
+        email = normalize_email(data["email"])
+    except AddressError:
+        email = data["email"]
+    return Credentials(email, data["password"])
+
+
+def load_email(request: Request, *, allow_form: bool = False) -> str:
+    return _email(_strings(load_object(request, allow_form=allow_form), "email")["email"])
+
+
+def load_token(request: Request, *, allow_form: bool = False) -> str:
+    return _strings(load_object(request, allow_form=allow_form), "token")["token"]
+
+
+def pending_confirmation() -> dict:
+    return {
+        "status": "pending_confirmation",
+        "message": "If the address can be used, a confirmation link is on its way to it.",
+    }

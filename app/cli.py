@@ -1,0 +1,51 @@
+"""`flask outbox …` and `flask users …` commands for operators."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import outbox
+from .extensions import db
+from .models import OUTBOX_STATUSES, OutboxEmail
+from .timeutil import isoformat
+
+outbox_cli = AppGroup("outbox", help="Inspect and deliver the email outbox.")
+
+
+@outbox_cli.command("list")
+@click.option("--status", type=click.Choice(OUTBOX_STATUSES), help="Only rows in this state.")
+@click.option("--limit", default=50, show_default=True, help="How many rows at most.")
+def list_outbox(status: str | None, limit: int) -> None:
+    """Show the queue, newest first, and the counts by state."""
+    query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxEmail.status == status)
+    for row in db.session.scalars(query):
+        click.echo(
+            f"{row.id:>6}  {row.status:<8} {row.kind:<22} attempts={row.attempts} "
+            f"next={isoformat(row.next_attempt_at)} to={row.recipient}"
+            + (f"  error={row.last_error}" if row.last_error else "")
+        )
+    counts = outbox.stats()
+    click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
+
+
+@outbox_cli.command("send")
+def send_outbox() -> None:
+    """Deliver every row that is due now."""
+    counts = outbox.deliver_due()
+    click.echo(f"sent={counts['sent']} retry={counts['retry']} failed={counts['failed']}")
+
+
+@outbox_cli.command("retry")
+@click.argument("row_id", type=int)
+def retry_outbox(row_id: int) -> None:
+    """Put a failed row back in the queue, due now."""
+    if not outbox.retry_failed(row_id):
+        raise click.ClickException(f"no failed outbox row with id {row_id}")
+    click.echo(f"row {row_id} queued again")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(outbox_cli)

@@ -1,0 +1,149 @@
+"""Compose emails from templates (minting their tokens then) and hand them to a transport."""
+
+import logging
+import smtplib
+
+from flask import current_app, render_template
+from flask_mail import Connection, Message
+
+from . import tokens
+from .extensions import db
+from .models import OutboxEmail, User
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "confirm": "Confirm your email address",
+    "already_registered": "You already have an account",
+    "password_reset": "Reset your password",
+    "password_set": "Choose a password for your account",
+    "email_change_confirm": "Confirm your new email address",
+    "email_change_notice": "Your sign-in address is being changed",
+    "email_taken_notice": "Someone tried to use your email address",
+}
+KINDS = frozenset(SUBJECTS)
+
+
+class PermanentFailure(Exception):
+    """Sending can never succeed (the recipient is refused, the user is gone): do not retry."""
+
+
+def describe_duration(seconds: int) -> str:
+    """How long a link stays valid, for people: '24 hours', '7 days', '30 minutes'."""
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
+        count, unit = seconds // 86400, "day"
+    elif seconds >= 3600 and seconds % 3600 == 0:
+        count, unit = seconds // 3600, "hour"
+    elif seconds >= 60:
+        count, unit = seconds // 60, "minute"
+    else:
+        count, unit = seconds, "second"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def _link(template_key: str, default_path: str, token: str) -> str:
+    template = current_app.config.get(template_key)
+    if template:
+        return template.replace("{token}", token)
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{default_path}?token={token}"
+
+
+def confirm_link(token: str) -> str:
+    return _link("CONFIRM_URL_TEMPLATE", "/confirm", token)
+
+
+def reset_link(token: str) -> str:
+    return _link("RESET_URL_TEMPLATE", "/password/reset", token)
+
+
+def revert_link(token: str) -> str:
+    return _link("", "/email/revert", token)
+
+
+def _context(row: OutboxEmail, user: User | None) -> dict:
+    """The template variables for a row; the tokens are made here, at sending time."""
+    config = current_app.config
+    payload = row.payload or {}
+    context = {
+        "app_name": config["APP_NAME"],
+        "email": row.recipient,
+        "base_url": config["PUBLIC_BASE_URL"],
+    }
+    if row.kind == "confirm":
+        token = tokens.issue(tokens.CONFIRM_EMAIL, [user.id, tokens.digest(row.recipient.lower())])
+        context.update(link=confirm_link(token), max_age=config["CONFIRM_TOKEN_MAX_AGE"])
+    elif row.kind in ("password_reset", "password_set"):
+        token = tokens.issue(tokens.RESET_PASSWORD, [user.id, tokens.digest(user.password_hash)])
+        context.update(link=reset_link(token), max_age=config["RESET_TOKEN_MAX_AGE"])
+    elif row.kind == "email_change_confirm":
+        new_email = payload["new_email"]
+        token = tokens.issue(
+            tokens.CHANGE_EMAIL,
+            [user.id, tokens.digest(new_email.lower()), payload["version"]],
+        )
+        context.update(
+            link=confirm_link(token), new_email=new_email, max_age=config["CONFIRM_TOKEN_MAX_AGE"]
+        )
+    elif row.kind == "email_change_notice":
+        token = tokens.issue(
+            tokens.REVERT_EMAIL,
+            [user.id, payload["old_email"], tokens.digest(payload["new_email"].lower())],
+        )
+        context.update(
+            revert_link=revert_link(token),
+            new_email=payload["new_email"],
+            max_age=config["EMAIL_REVERT_TOKEN_MAX_AGE"],
+        )
+    if "max_age" in context:
+        context["valid_for"] = describe_duration(context.pop("max_age"))
+    return context
+
+
+def compose(row: OutboxEmail) -> Message:
+    """Build the message for an outbox row: subject, text and HTML parts, its fixed Message-ID."""
+    if row.kind not in KINDS:
+        raise PermanentFailure(f"unknown email kind {row.kind!r}")
+    user = db.session.get(User, row.user_id) if row.user_id is not None else None
+    if user is None and row.kind != "email_taken_notice":
+        raise PermanentFailure("the user this email was for no longer exists")
+    context = _context(row, user)
+    message = Message(
+        subject=SUBJECTS[row.kind],
+        recipients=[row.recipient],
+        body=render_template(f"email/{row.kind}.txt", **context),
+        html=render_template(f"email/{row.kind}.html", **context),
+    )
+    message.msgId = row.message_id
+    return message
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection with a timeout: a hung server must not hold a sender forever."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        state = self.mail
+        if state.use_ssl:
+            host = smtplib.SMTP_SSL(state.server, state.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(state.server, state.port, timeout=timeout)
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
+
+
+def mail_backend() -> str:
+    config = current_app.config
+    return config.get("MAIL_BACKEND") or ("smtp" if config.get("MAIL_SERVER") else "console")
+
+
+def transmit(message: Message) -> None:
+    """Deliver one composed message with the configured backend; SMTP errors propagate."""
+    if mail_backend() == "console":
+        # Development only: the whole message, link included, so a curl user can copy it.
+        log.info("email (console backend, not sent):\n%s", message.as_string())
+        return
+    with TimeoutConnection(current_app.extensions["mail"]) as connection:
+        connection.send(message)

@@ -1,0 +1,49 @@
+"""Per-request plumbing: request ids, proxy trust, security headers and CORS."""
+
+import re
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# Pages carry tokens in their URL: no referrer, no third-party anything, no framing.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def register_http_hooks(app: Flask) -> None:
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops:
+        # Only as many X-Forwarded-For hops as there are proxies we run; the default trusts none.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    allowed_origins = frozenset(app.config["CORS_ORIGINS"])
+
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def harden(response):
+        headers = response.headers
+        headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        if request.endpoint != "static":
+            # Answers carry tokens or personal data: no cache may keep them.
+            headers["Cache-Control"] = "no-store"
+        is_html = response.mimetype == "text/html"
+        headers["Content-Security-Policy"] = PAGE_CSP if is_html else API_CSP
+        origin = request.headers.get("Origin")
+        if origin and origin in allowed_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            headers["Access-Control-Max-Age"] = "600"
+            headers.add("Vary", "Origin")
+        return response

@@ -1,0 +1,80 @@
+"""SQLAlchemy models: users and the email outbox."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, types
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+from .timeutil import as_utc, utcnow
+
+
+class UTCDateTime(types.TypeDecorator):
+    """A timestamp that always comes back as an aware UTC datetime, whatever the engine."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return as_utc(value)
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As the person typed it, normalized by email-validator (domain lowercased, IDNA).
+    email: Mapped[str] = mapped_column(String(254))
+    # Lowercased address: the database enforces one account per address, whatever the case.
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    # None means no usable password (see the pre-hijacking defence in services.registration).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when an unconfirmed address was registered again with another password.
+    registration_conflict: Mapped[bool] = mapped_column(default=False)
+    # Access tokens carry this number; bumping it signs the user out everywhere.
+    token_version: Mapped[int] = mapped_column(default=0)
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    # Bumped by every email-change request, so only the newest request's link works.
+    email_change_version: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+
+class OutboxEmail(db.Model):
+    """One email to send. It names what to send, never a token: tokens are minted at delivery."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_outbox_emails_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # Non-secret facts the message needs (for example the new address of an email change).
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    # One Message-ID for every attempt, so a retried send can be deduplicated downstream.
+    message_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A claim is a lease: a worker that dies mid-send frees its rows when the lease runs out.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_id: Mapped[str | None] = mapped_column(String(36))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,296 @@
+"""The email outbox: rows written in the caller's transaction, delivered after commit."""
+
+import logging
+import os
+import random
+import smtplib
+import threading
+import uuid
+from datetime import timedelta
+from email.utils import make_msgid
+
+from flask import Flask, current_app
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from . import emails
+from .extensions import db
+from .models import OutboxEmail, User
+from .timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 500
+
+
+def enqueue(kind: str, recipient: str, user: User | None, payload: dict | None = None) -> None:
+    """Add an email to the current transaction; it is dispatched only if that commits."""
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    row = OutboxEmail(
+        kind=kind,
+        recipient=recipient,
+        user_id=user.id if user is not None else None,
+        payload=payload,
+        message_id=make_msgid(domain=domain),
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault("outbox_new_ids", []).append(row.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    ids = session.info.pop("outbox_new_ids", None)
+    if ids:
+        dispatch(ids)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous_transaction) -> None:
+    session.info.pop("outbox_new_ids", None)
+
+
+def dispatch(ids: list[int]) -> None:
+    """Start delivery of freshly committed rows, off the request path."""
+    app = current_app._get_current_object()
+    if not app.config.get("OUTBOX_AUTODISPATCH", True):
+        return
+    if app.config.get("CELERY_BROKER_URL"):
+        from .tasks import enqueue_delivery
+
+        enqueue_delivery(ids)
+    else:
+        dispatcher_for(app).wake()
+
+
+# --- claiming and delivering ---
+
+
+def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[OutboxEmail]]:
+    """Lease due rows to this worker; two workers never hold the same row."""
+    now = utcnow()
+    claim_id = uuid.uuid4().hex
+    claimable = (
+        OutboxEmail.status == "pending",
+        OutboxEmail.next_attempt_at <= now,
+        or_(OutboxEmail.locked_until.is_(None), OutboxEmail.locked_until < now),
+    )
+    due = select(OutboxEmail.id).where(*claimable).order_by(OutboxEmail.id).limit(limit)
+    if ids is not None:
+        due = due.where(OutboxEmail.id.in_(ids))
+    if db.engine.dialect.name == "postgresql":
+        # Rows another worker is claiming are skipped, not waited for.
+        due = due.with_for_update(skip_locked=True)
+    # On SQLite the single UPDATE statement is atomic under the database write lock;
+    # on PostgreSQL the conditions are checked again on the locked row.
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_(due.scalar_subquery()), *claimable)
+        .values(claim_id=claim_id, locked_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    rows = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.claim_id == claim_id).order_by(OutboxEmail.id)
+    ).all()
+    return claim_id, list(rows)
+
+
+def _is_permanent(error: Exception) -> bool:
+    """SMTP 5xx replies will not change on retry; everything else (4xx, network) may."""
+    if isinstance(error, emails.PermanentFailure):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        text = "; ".join(
+            f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for code, msg in error.recipients.values()
+        )
+    elif isinstance(error, smtplib.SMTPResponseException):
+        msg = error.smtp_error
+        text = (
+            f"{error.smtp_code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+        )
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return text[:MAX_ERROR_LENGTH]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: about base * 2^(n-1), capped, spread over its upper half."""
+    config = current_app.config
+    ceiling = min(
+        config["OUTBOX_RETRY_MAX_SECONDS"],
+        config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1),
+    )
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _finish(row_id: int, claim_id: str, **values) -> None:
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == row_id, OutboxEmail.claim_id == claim_id)
+        .values(attempts=OutboxEmail.attempts + 1, locked_until=None, claim_id=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount == 0:
+        log.warning("outbox row %s: lease lost before its result was recorded", row_id)
+
+
+def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
+    row_id, attempts = row.id, row.attempts + 1
+    try:
+        message = emails.compose(row)
+        db.session.rollback()  # end the read transaction before the slow network part
+        emails.transmit(message)
+    except Exception as error:  # every failure is recorded on the row, none escapes the worker
+        db.session.rollback()
+        description = _describe(error)
+        if _is_permanent(error) or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+            log.warning(
+                "outbox row %s failed for good after %s attempts: %s", row_id, attempts, description
+            )
+            _finish(row_id, claim_id, status="failed", last_error=description)
+            return "failed"
+        log.info("outbox row %s attempt %s failed, will retry: %s", row_id, attempts, description)
+        _finish(
+            row_id,
+            claim_id,
+            last_error=description,
+            next_attempt_at=utcnow() + retry_delay(attempts),
+        )
+        return "retry"
+    _finish(row_id, claim_id, status="sent", sent_at=utcnow(), last_error=None)
+    log.info("outbox row %s sent (attempt %s)", row_id, attempts)
+    return "sent"
+
+
+def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int]:
+    """Deliver pending rows that are due (or just the given ones); return counts by outcome."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    while True:
+        claim_id, rows = _claim(ids, limit)
+        for row in rows:
+            counts[_deliver_claimed(claim_id, row)] += 1
+        if ids is not None or len(rows) < limit:
+            return counts
+
+
+def due_row_ids(limit: int = 1000) -> list[int]:
+    """Rows that are due and not leased: those a sweep should (re)queue."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(OutboxEmail.id)
+            .where(
+                OutboxEmail.status == "pending",
+                OutboxEmail.next_attempt_at <= now,
+                or_(OutboxEmail.locked_until.is_(None), OutboxEmail.locked_until < now),
+            )
+            .order_by(OutboxEmail.id)
+            .limit(limit)
+        )
+    )
+
+
+def retry_failed(row_id: int) -> bool:
+    """Put a failed row back in the queue, due now. False when there is no such failed row."""
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == row_id, OutboxEmail.status == "failed")
+        .values(status="pending", next_attempt_at=utcnow(), locked_until=None, claim_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def stats() -> dict[str, int]:
+    """Counts that show the queue's health: pending, overdue (due over 5 minutes ago), failed."""
+    now = utcnow()
+    counts = dict(
+        db.session.execute(
+            select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)
+        ).all()
+    )
+    overdue = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxEmail)
+        .where(
+            OutboxEmail.status == "pending",
+            OutboxEmail.next_attempt_at < now - timedelta(minutes=5),
+        )
+    )
+    return {
+        "pending": counts.get("pending", 0),
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
+        "overdue": overdue or 0,
+    }
+
+
+# --- in-process delivery (no Celery) ---
+
+
+class Dispatcher:
+    """A daemon thread per process that delivers when woken and sweeps for due retries."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        self.start()
+        self._wake.set()
+
+    def start(self) -> None:
+        # After a fork (gunicorn workers) the parent's thread does not exist in the child.
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            self._stop.clear()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="outbox-dispatcher", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        interval = self.app.config["OUTBOX_SWEEP_SECONDS"]
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                with self.app.app_context():
+                    deliver_due()
+            except Exception:
+                log.exception("outbox dispatcher pass failed; the next sweep will retry")
+
+
+def dispatcher_for(app: Flask) -> Dispatcher:
+    dispatcher = app.extensions.get("outbox_dispatcher")
+    if dispatcher is None:
+        dispatcher = app.extensions.setdefault("outbox_dispatcher", Dispatcher(app))
+    return dispatcher

@@ -1,0 +1,49 @@
+"""Signing in, bearer-token authentication and signing out everywhere."""
+
+from flask import current_app
+
+from .. import passwords, tokens
+from ..errors import EmailNotConfirmed, InvalidCredentials, TokenExpired, TokenInvalid, Unauthorized
+from ..extensions import db
+from ..models import User
+from .users import find_user_by_email
+
+
+def login(email: str, password: str) -> tuple[str, int]:
+    """Check the credentials of a confirmed user; return an access token and its lifetime."""
+    user = find_user_by_email(email)
+    if user is None:
+        passwords.spend_hashing_time(password)
+        raise InvalidCredentials()
+    if not passwords.verify_password(user.password_hash, password):
+        raise InvalidCredentials()
+    # Only someone who knows the password learns that the address is unconfirmed.
+    if not user.is_confirmed:
+        raise EmailNotConfirmed()
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    token = tokens.issue(tokens.ACCESS, [user.id, user.token_version])
+    db.session.commit()
+    return token, current_app.config["ACCESS_TOKEN_MAX_AGE"]
+
+
+def authenticate(access_token: str | None) -> User:
+    """The user a bearer token belongs to, if it is valid and not revoked."""
+    if not access_token:
+        raise Unauthorized()
+    try:
+        user_id, version = tokens.verify(
+            tokens.ACCESS, access_token, current_app.config["ACCESS_TOKEN_MAX_AGE"]
+        )
+    except (TokenInvalid, TokenExpired, ValueError, TypeError):
+        raise Unauthorized() from None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or user.token_version != version or not user.is_confirmed:
+        raise Unauthorized()
+    return user
+
+
+def logout_all(user: User) -> None:
+    """Revoke every access token issued to this user so far."""
+    user.token_version += 1
+    db.session.commit()

@@ -1,0 +1,66 @@
+"""Celery: the app wiring (Flask's documented pattern) and the delivery tasks."""
+
+import logging
+
+from celery import Celery, Task, shared_task
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"],
+        task_ignore_result=True,
+        # A task is acknowledged after it ran, so a worker killed mid-task leaves it queued.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "outbox-sweep": {
+                "task": "app.tasks.sweep_outbox",
+                "schedule": float(app.config["OUTBOX_SWEEP_SECONDS"]),
+            }
+        },
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+@shared_task(name="app.tasks.deliver_email", ignore_result=True)
+def deliver_email(row_id: int) -> str:
+    """Deliver one outbox row if it is still due; a row already sent is never sent again."""
+    from .outbox import deliver_due
+
+    counts = deliver_due(ids=[row_id])
+    return next((outcome for outcome, n in counts.items() if n), "skipped")
+
+
+@shared_task(name="app.tasks.sweep_outbox", ignore_result=True)
+def sweep_outbox() -> int:
+    """Beat's periodic pass: queue a delivery for every row that is due, or whose lease ran out."""
+    from .outbox import due_row_ids
+
+    ids = due_row_ids()
+    for row_id in ids:
+        deliver_email.delay(row_id)
+    return len(ids)
+
+
+def enqueue_delivery(ids: list[int]) -> None:
+    """Queue one task per committed row; if the broker is down, beat's sweep catches up later."""
+    for row_id in ids:
+        try:
+            deliver_email.delay(row_id)
+        except Exception:
+            log.warning(
+                "could not queue outbox row %s; the sweep will deliver it", row_id, exc_info=True
+            )

@@ -1,0 +1,155 @@
+"""Fixtures: a new app per test on each database engine, a real SMTP server, a user factory."""
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.extensions import db, limiter
+from app.outbox import dispatcher_for
+from tests.support.smtp import SMTPServer
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# Set by .ci/run: there a missing service is a failure, not a skip.
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+ENGINES = ["sqlite", "postgresql"]
+
+
+def _postgres_skip_reason() -> str | None:
+    if not TEST_DATABASE_URL:
+        return "PostgreSQL runs need TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    try:
+        engine = sa.create_engine(TEST_DATABASE_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as error:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL at TEST_DATABASE_URL is unreachable ({type(error).__name__})"
+    return None
+
+
+_POSTGRES_SKIP = _postgres_skip_reason()
+
+
+def skip_or_fail(reason: str | None) -> None:
+    """Skip a test whose service is missing, or fail it where services are required (CI)."""
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"required service missing: {reason}")
+        pytest.skip(reason)
+
+
+class Database:
+    """One isolated database for one test: an SQLite file, or a PostgreSQL schema of its own."""
+
+    def __init__(self, engine: str, tmp_path):
+        self.engine = engine
+        self.schema = None
+        if engine == "sqlite":
+            self.url = f"sqlite:///{tmp_path / 'test.db'}"
+        else:
+            skip_or_fail(_POSTGRES_SKIP)
+            self.schema = f"t_{uuid.uuid4().hex[:12]}"
+            admin = sa.create_engine(TEST_DATABASE_URL)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
+            separator = "&" if "?" in TEST_DATABASE_URL else "?"
+            self.url = f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{self.schema}"
+
+    def drop(self) -> None:
+        if self.schema:
+            admin = sa.create_engine(TEST_DATABASE_URL)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def database(request, tmp_path):
+    database = Database(request.param, tmp_path)
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def smtp_server():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_factory(database, smtp_server):
+    """Make apps on the test's database and SMTP server; create the schema once."""
+    made = []
+
+    def make(**overrides):
+        config = {
+            "SQLALCHEMY_DATABASE_URI": database.url,
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+            "RATELIMIT_ENABLED": False,
+            **overrides,
+        }
+        app = create_app("testing", config)
+        made.append(app)
+        if len(made) == 1:
+            with app.app_context():
+                db.create_all()
+        return app
+
+    yield make
+    for app in made:
+        dispatcher_for(app).stop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    # The Limiter is module-level: forget this test's counts before the next test.
+    for app in made:
+        if app.config["RATELIMIT_ENABLED"]:
+            with app.app_context():
+                limiter.reset()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user directly in the database: confirmed unless told otherwise."""
+    from app import passwords
+    from app.addresses import email_key, normalize_email
+    from app.models import User
+    from app.timeutil import utcnow
+
+    def make(email="owner@example.com", password="correct horse battery", confirmed=True):
+        with app.app_context():
+            normalized = normalize_email(email)
+            user = User(
+                email=normalized,
+                email_key=email_key(normalized),
+                password_hash=passwords.hash_password(password),
+                confirmed_at=utcnow() if confirmed else None,
+            )
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return make
