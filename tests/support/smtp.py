@@ -3,12 +3,16 @@
 import asyncio
 import email
 import email.policy
+import logging
 import re
 import socket
 import threading
 import time
 
 from aiosmtpd.controller import Controller
+
+# aiosmtpd logs every SMTP command at INFO; test output needs only its problems.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def free_port() -> int:
