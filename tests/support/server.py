@@ -17,7 +17,9 @@ TEST_SECRET_KEY = "live-server-secret-key-0123456789-0123456789"
 class LiveServer:
     """gunicorn with the production config, pointed at a test's database and SMTP server."""
 
-    def __init__(self, database_url: str, smtp_port: int, *, workers: int = 2, threads: int = 4, **env):
+    def __init__(
+        self, database_url: str, smtp_port: int, *, workers: int = 2, threads: int = 4, **env
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
