@@ -13,7 +13,7 @@ from tests.support.server import LiveServer
 from tests.support.smtp import SMTPServer
 from tests.test_openapi import ROUTES_ADDED_BY_ACCOUNT_LIFECYCLE
 
-EXAMPLES_PER_OPERATION = 30
+EXAMPLES_PER_OPERATION = 100
 # Answers the contract gives to requests that match the document's schemas but not the
 # service's rules (a common password, a forged token, unknown credentials, no bearer token).
 LEGITIMATE_STATUSES = ["200", "202", "204", "400", "401", "403", "409", "413", "415"]
