@@ -61,7 +61,8 @@ class Config:
     # None means: an SQLite file in the instance folder (filled in by create_app).
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL")
     # pre_ping: a connection killed server-side is replaced, not handed to a request.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a logged database error never carries an email or a password hash.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     # --- Public links ---
     PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
@@ -108,12 +109,18 @@ class Config:
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
-    # Limits fail open if Redis goes away: a lost limiter must not take sign-up down.
+    # A storage error is never a 500: a lost limiter must not take sign-up down.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_REGISTER = env_str("RATELIMIT_REGISTER", "10/minute;100/hour")
     RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/minute;100/hour")
     RATELIMIT_EMAIL_SEND = env_str("RATELIMIT_EMAIL_SEND", "5/minute;30/hour")
     RATELIMIT_PER_ADDRESS = env_str("RATELIMIT_PER_ADDRESS", "5/minute;20/hour")
+    # Failed sign-ins per address: NIST SP 800-63B caps them at 100 before a lock-out.
+    RATELIMIT_LOGIN_PER_ADDRESS = env_str("RATELIMIT_LOGIN_PER_ADDRESS", "10/minute;100/hour")
+    # Redis unreachable: the same limits, counted per process in memory (never a 500).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # redis-py options (memory:// ignores them): a blackholed Redis must not hang requests.
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 
 
 class DevelopmentConfig(Config):

@@ -73,6 +73,9 @@ def configure_logging() -> None:
         )
     elif root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    # At INFO/DEBUG SQLAlchemy logs bound parameters and rows: emails and password hashes.
+    # A DEBUG root logger must not turn that on; SQLALCHEMY_ECHO still can, deliberately.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 def init_extensions(app: Flask) -> None:

@@ -3,7 +3,7 @@
 import re
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, make_response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Pages carry tokens in their URL: no referrer, no third-party anything, no framing.
@@ -27,6 +27,17 @@ def register_http_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
 
+    @app.before_request
+    def answer_options():
+        # Preflights (and plain OPTIONS) get an empty 204; the CORS headers, if the origin
+        # is allowed, are added by harden() below. Unknown paths still fall through to 404.
+        if request.method == "OPTIONS" and request.url_rule is not None:
+            response = make_response("", 204)
+            response.headers["Allow"] = ", ".join(_methods(request.url_rule))
+            del response.headers["Content-Type"]
+            return response
+        return None
+
     @app.after_request
     def harden(response):
         headers = response.headers
@@ -39,11 +50,27 @@ def register_http_hooks(app: Flask) -> None:
             headers["Cache-Control"] = "no-store"
         is_html = response.mimetype == "text/html"
         headers["Content-Security-Policy"] = PAGE_CSP if is_html else API_CSP
-        origin = request.headers.get("Origin")
-        if origin and origin in allowed_origins:
-            headers["Access-Control-Allow-Origin"] = origin
-            headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            headers["Access-Control-Max-Age"] = "600"
-            headers.add("Vary", "Origin")
+        if allowed_origins:
+            add_cors_headers(response, allowed_origins)
         return response
+
+
+def _methods(rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD"})
+
+
+def add_cors_headers(response, allowed_origins: frozenset[str]) -> None:
+    """Allow-* headers for a configured origin only; any other origin gets none."""
+    # Caches must not hand one origin's answer to another.
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    if not origin or origin not in allowed_origins:
+        return
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = origin
+    headers["Access-Control-Expose-Headers"] = "Retry-After, X-Request-ID"
+    # No Allow-Credentials: the API uses bearer tokens, never cookies.
+    if request.method == "OPTIONS" and request.url_rule is not None:
+        headers["Access-Control-Allow-Methods"] = ", ".join(_methods(request.url_rule))
+        headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        headers["Access-Control-Max-Age"] = "600"

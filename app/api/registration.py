@@ -6,12 +6,12 @@ from flask_restful import Resource
 from .. import services
 from ..errors import ApiError
 from . import schemas
-from .limits import per_address, per_ip
+from .limits import MAIL_SCOPE, per_address, per_ip
 from .pages import page
 
 
 class Registration(Resource):
-    decorators = [per_ip("RATELIMIT_REGISTER"), per_address("register")]
+    decorators = [per_ip("RATELIMIT_REGISTER"), per_address(MAIL_SCOPE)]
 
     def post(self):
         data = schemas.load_registration(request)
@@ -20,7 +20,7 @@ class Registration(Resource):
 
 
 class ConfirmationResend(Resource):
-    decorators = [per_ip("RATELIMIT_EMAIL_SEND"), per_address("resend")]
+    decorators = [per_ip("RATELIMIT_EMAIL_SEND"), per_address(MAIL_SCOPE)]
 
     def post(self):
         if schemas.is_form_post(request):  # the expired-link page's form

@@ -39,7 +39,20 @@ def load_object(request: Request, *, allow_form: bool = False) -> dict:
     return data
 
 
-def _strings(data: dict, *names: str) -> dict[str, str]:
+def _text_problem(value: str) -> str | None:
+    """Why a string cannot be stored or hashed, or None."""
+    # PostgreSQL refuses NUL in text, and a lone surrogate (JSON allows "\ud800") has no
+    # UTF-8 form for Argon2 or the database: both would otherwise surface as a 500.
+    if "\x00" in value:
+        return "Must not contain NUL characters."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text."
+    return None
+
+
+def _strings(data: dict, *names: str, check_text: bool = True) -> dict[str, str]:
     """The named fields, each a string; missing or wrongly typed ones are reported together."""
     problems = {}
     for name in names:
@@ -48,6 +61,8 @@ def _strings(data: dict, *names: str) -> dict[str, str]:
             problems[name] = "This field is required."
         elif not isinstance(value, str):
             problems[name] = "Must be a string."
+        elif check_text and (problem := _text_problem(value)):
+            problems[name] = problem
     if problems:
         raise ValidationError(fields=problems)
     return {name: data[name] for name in names}
@@ -97,7 +112,9 @@ def load_email(request: Request, *, allow_form: bool = False) -> str:
 
 
 def load_token(request: Request, *, allow_form: bool = False) -> str:
-    return _strings(load_object(request, allow_form=allow_form), "token")["token"]
+    # Any odd token, NUL or surrogate included, is simply not ours: token_invalid.
+    data = load_object(request, allow_form=allow_form)
+    return _strings(data, "token", check_text=False)["token"]
 
 
 def pending_confirmation() -> dict:

@@ -19,7 +19,10 @@ def current_user():
 
 
 class Login(Resource):
-    decorators = [per_ip("RATELIMIT_LOGIN"), per_address("login")]
+    decorators = [
+        per_ip("RATELIMIT_LOGIN"),
+        per_address("login", "RATELIMIT_LOGIN_PER_ADDRESS", failures_only=True),
+    ]
 
     def post(self):
         data = schemas.load_login(request)
