@@ -8,6 +8,7 @@ from app.api.docs import OPENAPI_PATH
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
+
 def documented_routes() -> set[tuple[str, str]]:
     document = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
     return {
