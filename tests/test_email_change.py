@@ -203,6 +203,7 @@ def test_revert_refuses_when_the_old_address_belongs_to_someone_else_now(
     assert (
         client.post("/register", json={"email": OLD, "password": "another good passphrase"})
     ).status_code == 202
+    assert client.get(path_of(revert)).json["error"]["code"] == "token_invalid"
     response = client.post("/email/revert", json={"token": revert.split("token=", 1)[1]})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "token_invalid"
@@ -260,3 +261,15 @@ def test_email_change_shares_the_per_address_mail_budget(app_factory, make_user)
     assert change_email(client, session, "a@example.com").status_code == 202
     assert client.post("/password/forgot", json={"email": "A@example.com"}).status_code == 429
     assert change_email(client, session, "b@example.com").status_code == 202
+
+
+def test_asking_again_for_the_same_address_kills_the_earlier_link(client, smtp_server, session):
+    first, _ = request_change(client, smtp_server, session, "x@example.com")
+    with time_machine.travel(utcnow() + timedelta(minutes=5)):
+        request_change(client, smtp_server, session, "y@example.com", already=2)
+    with time_machine.travel(utcnow() + timedelta(minutes=10)):
+        latest, _ = request_change(client, smtp_server, session, "x@example.com", already=4)
+        assert client.post("/confirm", json={"token": first}).json["error"]["code"] == (
+            "token_invalid"
+        )
+        assert client.post("/confirm", json={"token": latest}).json == {"status": "email_changed"}
