@@ -38,7 +38,7 @@ def list_outbox(status: str | None, limit: int) -> None:
 def send_outbox() -> None:
     """Deliver every row that is due now."""
     counts = outbox.deliver_due()
-    click.echo(f"sent={counts['sent']} retry={counts['retry']} failed={counts['failed']}")
+    click.echo(" ".join(f"{outcome}={n}" for outcome, n in counts.items()))
 
 
 @outbox_cli.command("retry")

@@ -5,8 +5,10 @@ import smtplib
 
 from flask import current_app, render_template
 from flask_mail import Connection, Message
+from sqlalchemy import select
 
 from . import tokens
+from .addresses import email_key
 from .extensions import db
 from .models import OutboxEmail, User
 
@@ -26,6 +28,18 @@ KINDS = frozenset(SUBJECTS)
 
 class PermanentFailure(Exception):
     """Sending can never succeed (the recipient is refused, the user is gone): do not retry."""
+
+
+class NothingToSend(Exception):
+    """A row addressed by email found no account it applies to: it is skipped, not failed."""
+
+
+# Kinds that may be queued for an address alone, and which accounts they are sent to.
+# Queueing them for every request, known address or not, keeps the request's work the same.
+ADDRESS_RESOLVED_KINDS = {
+    "confirm": lambda user: not user.is_confirmed,
+    "password_reset": lambda user: True,
+}
 
 
 def describe_duration(seconds: int) -> str:
@@ -99,11 +113,23 @@ def _context(row: OutboxEmail, user: User | None) -> dict:
     return context
 
 
+def _resolve_recipient(row: OutboxEmail) -> User:
+    user = db.session.scalar(select(User).where(User.email_key == email_key(row.recipient)))
+    if user is None or not ADDRESS_RESOLVED_KINDS[row.kind](user):
+        raise NothingToSend(f"no account that a {row.kind} email applies to")
+    # The stored spelling of the address, which the token is bound to.
+    row.recipient = user.email
+    return user
+
+
 def compose(row: OutboxEmail) -> Message:
     """Build the message for an outbox row: subject, text and HTML parts, its fixed Message-ID."""
     if row.kind not in KINDS:
         raise PermanentFailure(f"unknown email kind {row.kind!r}")
-    user = db.session.get(User, row.user_id) if row.user_id is not None else None
+    if row.user_id is None and row.kind in ADDRESS_RESOLVED_KINDS:
+        user = _resolve_recipient(row)
+    else:
+        user = db.session.get(User, row.user_id) if row.user_id is not None else None
     if user is None and row.kind != "email_taken_notice":
         raise PermanentFailure("the user this email was for no longer exists")
     context = _context(row, user)

@@ -47,7 +47,7 @@ class User(db.Model):
         return self.confirmed_at is not None
 
 
-OUTBOX_STATUSES = ("pending", "sent", "failed")
+OUTBOX_STATUSES = ("pending", "sent", "failed", "skipped")
 
 
 class OutboxEmail(db.Model):
@@ -55,13 +55,14 @@ class OutboxEmail(db.Model):
 
     __tablename__ = "outbox_emails"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status"),
         Index("ix_outbox_emails_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
+    # None for rows addressed by email alone: the account is looked up when sending.
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )

@@ -155,6 +155,10 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
         message = emails.compose(row)
         db.session.rollback()  # end the read transaction before the slow network part
         emails.transmit(message)
+    except emails.NothingToSend as reason:
+        db.session.rollback()
+        _finish(row_id, claim_id, status="skipped", last_error=str(reason))
+        return "skipped"
     except Exception as error:  # every failure is recorded on the row, none escapes the worker
         db.session.rollback()
         description = _describe(error)
@@ -179,7 +183,7 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
 
 def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int]:
     """Deliver pending rows that are due (or just the given ones); return counts by outcome."""
-    counts = {"sent": 0, "retry": 0, "failed": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
     while True:
         claim_id, rows = _claim(ids, limit)
         for row in rows:
@@ -237,6 +241,7 @@ def stats() -> dict[str, int]:
         "pending": counts.get("pending", 0),
         "sent": counts.get("sent", 0),
         "failed": counts.get("failed", 0),
+        "skipped": counts.get("skipped", 0),
         "overdue": overdue or 0,
     }
 

@@ -107,11 +107,6 @@ def test_login_takes_as_long_for_unknown_wrong_password_and_unconfirmed(timed_ap
     assert_alike(medians)
 
 
-# Not strict: the ratio sits near the threshold on PostgreSQL (1.7-1.8 measured), so a
-# strict xfail would flap; it records the leak until resend does the same work everywhere.
-@pytest.mark.xfail(
-    reason="known leak: only an unconfirmed account costs a mail-queue insert (about 1.5 ms)",
-)
 def test_resend_takes_as_long_for_unknown_unconfirmed_and_confirmed(timed_app, accounts):
     client = timed_app.test_client()
 

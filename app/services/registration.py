@@ -60,8 +60,10 @@ def _register_existing(user: User, password: str) -> None:
 
 
 def resend_confirmation(email: str) -> None:
-    """Queue a fresh confirmation link if the address has an unconfirmed account."""
-    user = find_user_by_email(email)
-    if user is not None and not user.is_confirmed:
-        outbox.enqueue("confirm", user.email, user)
-        db.session.commit()
+    """Queue a fresh confirmation link, sent only if the address has an unconfirmed account.
+
+    The account is looked up at delivery, not here: the request does the same work for
+    every address, so its timing does not tell which ones have an account.
+    """
+    outbox.enqueue("confirm", email, None)
+    db.session.commit()

@@ -47,7 +47,7 @@ def upgrade():
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claim_id', sa.String(length=36), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name=op.f('ck_outbox_emails_status')),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name=op.f('ck_outbox_emails_status')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_emails_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_emails'))
     )
