@@ -115,6 +115,8 @@ class Config:
     RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10/minute;100/hour")
     RATELIMIT_EMAIL_SEND = env_str("RATELIMIT_EMAIL_SEND", "5/minute;30/hour")
     RATELIMIT_PER_ADDRESS = env_str("RATELIMIT_PER_ADDRESS", "5/minute;20/hour")
+    # /password/reset hashes a password per request: bounded like sign-in.
+    RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "10/minute;100/hour")
     # Failed sign-ins per address: NIST SP 800-63B caps them at 100 before a lock-out.
     RATELIMIT_LOGIN_PER_ADDRESS = env_str("RATELIMIT_LOGIN_PER_ADDRESS", "10/minute;100/hour")
     # Redis unreachable: the same limits, counted per process in memory (never a 500).

@@ -1,11 +1,14 @@
 """`flask outbox …` and `flask users …` commands for operators."""
 
+import re
+from datetime import timedelta
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import outbox
+from . import outbox, services
 from .extensions import db
 from .models import OUTBOX_STATUSES, OutboxEmail
 from .timeutil import isoformat
@@ -47,5 +50,35 @@ def retry_outbox(row_id: int) -> None:
     click.echo(f"row {row_id} queued again")
 
 
+users_cli = AppGroup("users", help="Maintain user accounts.")
+
+AGE_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class Age(click.ParamType):
+    """A positive age such as 7d, 12h or 30m."""
+
+    name = "age"
+
+    def convert(self, value, param, ctx) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", str(value))
+        if not match or int(match.group(1)) == 0:
+            self.fail(f"{value!r} is not an age like 7d, 12h or 30m", param, ctx)
+        return timedelta(**{AGE_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@users_cli.command("purge-unconfirmed")
+@click.option("--older-than", type=Age(), required=True, help="Age such as 7d, 12h or 30m.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def purge_unconfirmed(older_than: timedelta, dry_run: bool) -> None:
+    """Delete accounts never confirmed and created longer ago than --older-than."""
+    count = services.purge_unconfirmed(older_than, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {count} unconfirmed account{'' if count == 1 else 's'}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(users_cli)

@@ -122,3 +122,20 @@ def test_resend_takes_as_long_for_unknown_unconfirmed_and_confirmed(timed_app, a
         },
     )
     assert_alike(medians)
+
+
+def test_forgot_takes_as_long_for_unknown_unconfirmed_and_confirmed(timed_app, accounts):
+    client = timed_app.test_client()
+
+    def forgot(email):
+        return lambda n: client.post("/password/forgot", json={"email": email})
+
+    medians = median_latencies(
+        client,
+        {
+            "unknown": forgot("nobody@example.com"),
+            "unconfirmed": forgot("pending@example.com"),
+            "confirmed": forgot("owner@example.com"),
+        },
+    )
+    assert_alike(medians)

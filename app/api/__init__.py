@@ -3,6 +3,7 @@
 from flask import Flask
 from flask_restful import Api
 
+from .account import EmailChange, EmailRevert, PasswordForgot, PasswordReset
 from .confirmation import Confirmation
 from .docs import OpenApiDocument
 from .health import Health
@@ -16,6 +17,10 @@ ROUTES = [
     (Login, "/login", "login"),
     (Me, "/me", "me"),
     (LogoutAll, "/logout-all", "logout_all"),
+    (PasswordForgot, "/password/forgot", "password_forgot"),
+    (PasswordReset, "/password/reset", "password_reset"),
+    (EmailChange, "/me/email", "email_change"),
+    (EmailRevert, "/email/revert", "email_revert"),
     (Health, "/healthz", "healthz"),
     (OpenApiDocument, "/openapi.json", "openapi"),
 ]

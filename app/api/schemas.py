@@ -117,6 +117,48 @@ def load_token(request: Request, *, allow_form: bool = False) -> str:
     return _strings(data, "token", check_text=False)["token"]
 
 
+@dataclass(frozen=True)
+class PasswordResetForm:
+    token: str
+    password: str
+
+
+def load_password_reset(request: Request, *, allow_form: bool = False) -> PasswordResetForm:
+    """The token and the new password; the policy needs the account, so the service applies it."""
+    data = load_object(request, allow_form=allow_form)
+    fields = {}
+    for name, check_text in (("token", False), ("password", True)):
+        try:
+            _strings(data, name, check_text=check_text)
+        except ValidationError as error:
+            fields.update(error.fields)
+    if fields:
+        raise ValidationError(fields=fields)
+    return PasswordResetForm(data["token"], data["password"])
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    new_email: str
+    password: str
+
+
+def load_email_change(request: Request) -> EmailChange:
+    data = _strings(load_object(request), "new_email", "password")
+    try:
+        new_email = normalize_email(data["new_email"])
+    except AddressError as error:
+        raise ValidationError(fields={"new_email": str(error)}) from None
+    return EmailChange(new_email, data["password"])
+
+
+def accepted() -> dict:
+    return {
+        "status": "accepted",
+        "message": "If an account uses this address, a password reset link is on its way to it.",
+    }
+
+
 def pending_confirmation() -> dict:
     return {
         "status": "pending_confirmation",

@@ -1,15 +1,25 @@
 """Use cases: the only place that commits. No request objects, no HTTP status codes."""
 
+from .cleanup import purge_unconfirmed
 from .confirmation import check_confirmation_token, confirm_email
+from .email_change import check_revert_token, request_email_change, revert_email_change
+from .recovery import check_reset_token, request_password_reset, reset_password
 from .registration import register, resend_confirmation
 from .sessions import authenticate, login, logout_all
 
 __all__ = [
     "authenticate",
     "check_confirmation_token",
+    "check_reset_token",
+    "check_revert_token",
     "confirm_email",
     "login",
     "logout_all",
+    "purge_unconfirmed",
     "register",
+    "request_email_change",
+    "request_password_reset",
     "resend_confirmation",
+    "reset_password",
+    "revert_email_change",
 ]

@@ -99,23 +99,24 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if found.new_email is None:
         db.session.rollback()
         return {"status": "already_confirmed"}
-    result = db.session.execute(
-        update(User)
-        .where(
-            User.id == found.user.id,
-            User.pending_email == found.new_email,
-            User.email_change_version == found.version,
-        )
-        .values(email=found.new_email, email_key=email_key(found.new_email), pending_email=None)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:
-        db.session.rollback()
-        return {"status": "already_confirmed"}
+    # The unique index on email_key is checked by the UPDATE itself, not at commit.
     try:
-        db.session.commit()
+        result = db.session.execute(
+            update(User)
+            .where(
+                User.id == found.user.id,
+                User.pending_email == found.new_email,
+                User.email_change_version == found.version,
+            )
+            .values(email=found.new_email, email_key=email_key(found.new_email), pending_email=None)
+            .execution_options(synchronize_session=False)
+        )
     except IntegrityError:
         # Someone registered the new address while the change waited for confirmation.
         db.session.rollback()
         raise TokenInvalid("This address now belongs to another account.") from None
+    if result.rowcount == 0:
+        db.session.rollback()
+        return {"status": "already_confirmed"}
+    db.session.commit()
     return {"status": "email_changed"}

@@ -59,8 +59,12 @@ class LiveServer:
             try:
                 requests.get(f"{self.url}/healthz", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # A first answer slower than the poll timeout (a loaded machine) is not up yet.
                 time.sleep(0.1)
+            except BaseException:
+                self.stop()  # never leave the process behind
+                raise
         self.stop()
         raise RuntimeError("server did not start in time")
 
