@@ -153,3 +153,31 @@ def make_user(app):
             return user.id
 
     return make
+
+
+# --- Per-engine counts in the terminal summary, so a CI log shows PostgreSQL really ran ---
+
+_ENGINE_OF_TEST: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("database") if callspec else None
+        if engine in ENGINES:
+            _ENGINE_OF_TEST[item.nodeid] = engine
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = {engine: {} for engine in ENGINES}
+    for category in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
+        for report in terminalreporter.stats.get(category, []):
+            engine = _ENGINE_OF_TEST.get(getattr(report, "nodeid", None))
+            if engine:
+                counts[engine][category] = counts[engine].get(category, 0) + 1
+    parts = []
+    for engine, by_category in counts.items():
+        shown = {"passed": 0, **by_category, "skipped": by_category.get("skipped", 0)}
+        parts.append(f"{engine} " + ", ".join(f"{n} {name}" for name, n in shown.items()))
+    # Prefixed on purpose: a bare "N passed, N failed" line reads as pytest's own closing line.
+    terminalreporter.write_line("database engines: " + "; ".join(parts))
