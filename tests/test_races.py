@@ -1,4 +1,4 @@
-"""Races against a real multi-process, multi-threaded server: one account, one confirmation, one email."""
+"""Races against a real multi-process server: one account, one confirmation, one email each."""
 
 import threading
 from collections import Counter
