@@ -59,7 +59,8 @@ class LiveServer:
             try:
                 requests.get(f"{self.url}/healthz", timeout=1)
                 return self
-            except requests.ConnectionError:
+            # A worker still importing on a busy machine can also time out: not ready yet.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not start in time")
