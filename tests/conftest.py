@@ -168,16 +168,24 @@ def pytest_collection_modifyitems(items):
             _ENGINE_OF_TEST[item.nodeid] = engine
 
 
+_OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
 def pytest_terminal_summary(terminalreporter):
-    counts = {engine: {} for engine in ENGINES}
-    for category in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
-        for report in terminalreporter.stats.get(category, []):
+    counts = {engine: dict.fromkeys(_OUTCOMES, 0) for engine in ENGINES}
+    for outcome in _OUTCOMES:
+        for report in terminalreporter.stats.get(outcome, []):
             engine = _ENGINE_OF_TEST.get(getattr(report, "nodeid", None))
             if engine:
-                counts[engine][category] = counts[engine].get(category, 0) + 1
+                counts[engine][outcome] += 1
     parts = []
-    for engine, by_category in counts.items():
-        shown = {"passed": 0, **by_category, "skipped": by_category.get("skipped", 0)}
-        parts.append(f"{engine} " + ", ".join(f"{n} {name}" for name, n in shown.items()))
+    for engine, by_outcome in counts.items():
+        # passed and skipped always, so that "postgresql 0 passed, 170 skipped" cannot hide.
+        shown = [
+            f"{n} {outcome}"
+            for outcome, n in by_outcome.items()
+            if n or outcome in ("passed", "skipped")
+        ]
+        parts.append(f"{engine} " + ", ".join(shown))
     # Prefixed on purpose: a bare "N passed, N failed" line reads as pytest's own closing line.
     terminalreporter.write_line("database engines: " + "; ".join(parts))
