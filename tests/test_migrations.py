@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
+from app.addresses import email_key
 from app.extensions import db
 from app.models import User
 
@@ -88,7 +89,9 @@ def test_email_lookup_uses_the_unique_index(migrated_app, database):
             [{"email": f"u{i}@example.com", "email_key": f"u{i}@example.com"} for i in range(500)],
         )
         db.session.commit()
-        lookup = "SELECT * FROM users WHERE email_key = 'u250@example.com'"
+        # The statement find_user_by_email runs, with its parameter inlined for EXPLAIN.
+        query = sa.select(User).where(User.email_key == email_key("U250@example.com"))
+        lookup = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
         with db.engine.connect() as connection:
             if database.engine == "postgresql":
                 connection.execute(sa.text("ANALYZE users"))
