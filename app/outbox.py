@@ -82,14 +82,18 @@ def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[OutboxEmail]]:
     if ids is not None:
         due = due.where(OutboxEmail.id.in_(ids))
     if db.engine.dialect.name == "postgresql":
-        # Rows another worker is claiming are skipped, not waited for.
-        due = due.with_for_update(skip_locked=True)
+        # Rows another worker is claiming are skipped, not waited for. Locked by a statement
+        # of their own: as the UPDATE's subquery, PostgreSQL may rescan it once per row
+        # (a semi join), skip the rows it just updated, and so claim past the limit.
+        due = db.session.scalars(due.with_for_update(skip_locked=True)).all()
+    else:
+        due = due.scalar_subquery()
     # On SQLite the single UPDATE statement is atomic under the database write lock;
     # on PostgreSQL the conditions are checked again on the locked row.
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     db.session.execute(
         update(OutboxEmail)
-        .where(OutboxEmail.id.in_(due.scalar_subquery()), *claimable)
+        .where(OutboxEmail.id.in_(due), *claimable)
         .values(claim_id=claim_id, locked_until=now + lease)
         .execution_options(synchronize_session=False)
     )

@@ -10,17 +10,16 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Without disable_existing_loggers=False, running a migration inside a process (tests, a
+# programmatic upgrade) would silence every logger the app created before it.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions["migrate"].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions["migrate"].db.engine
+    # Flask-SQLAlchemy 3: the template's db.get_engine() is deprecated (a warning, an error
+    # under pytest's -W error).
+    return current_app.extensions["migrate"].db.engine
 
 
 def get_engine_url():

@@ -153,3 +153,39 @@ def make_user(app):
             return user.id
 
     return make
+
+
+# --- Per-engine counts in the terminal summary, so a CI log shows PostgreSQL really ran ---
+
+_ENGINE_OF_TEST: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("database") if callspec else None
+        if engine in ENGINES:
+            _ENGINE_OF_TEST[item.nodeid] = engine
+
+
+_OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = {engine: dict.fromkeys(_OUTCOMES, 0) for engine in ENGINES}
+    for outcome in _OUTCOMES:
+        for report in terminalreporter.stats.get(outcome, []):
+            engine = _ENGINE_OF_TEST.get(getattr(report, "nodeid", None))
+            if engine:
+                counts[engine][outcome] += 1
+    parts = []
+    for engine, by_outcome in counts.items():
+        # passed and skipped always, so that "postgresql 0 passed, 170 skipped" cannot hide.
+        shown = [
+            f"{n} {outcome}"
+            for outcome, n in by_outcome.items()
+            if n or outcome in ("passed", "skipped")
+        ]
+        parts.append(f"{engine} " + ", ".join(shown))
+    # Prefixed on purpose: a bare "N passed, N failed" line reads as pytest's own closing line.
+    terminalreporter.write_line("database engines: " + "; ".join(parts))
