@@ -92,9 +92,14 @@ class CeleryProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def request_stop(self) -> None:
+        """Ask for a cold shutdown (a warm one waits for running tasks and the broker poll)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.request_stop()
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
