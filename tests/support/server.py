@@ -59,7 +59,7 @@ class LiveServer:
             try:
                 requests.get(f"{self.url}/healthz", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # refused, or booting under load
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not start in time")
