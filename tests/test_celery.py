@@ -13,6 +13,7 @@ from app.tasks import enqueue_delivery, sweep_outbox
 from app.timeutil import utcnow
 from tests.conftest import skip_or_fail
 from tests.support.celery_worker import CeleryProcess
+from tests.support.smtp import free_port
 
 PASSWORD = "correct horse battery"
 QUEUE = "celery"  # Celery's default queue; the fixture flushes this test's Redis database
@@ -45,7 +46,7 @@ def celery_app_factory(app_factory, redis_url):
     made = []
 
     def make(**overrides):
-        app = app_factory(CELERY_BROKER_URL=redis_url, **overrides)
+        app = app_factory(**{"CELERY_BROKER_URL": redis_url, **overrides})
         made.append(app)
         return app
 
@@ -174,6 +175,25 @@ def test_the_sweep_requeues_due_and_stuck_rows_only(
     statuses = {r.recipient: (r.status, r.claim_id) for r in _rows(app)}
     assert statuses["later@example.com"] == ("pending", None)
     assert statuses["busy@example.com"] == ("pending", "live-worker")
+
+
+def test_a_broker_down_at_commit_loses_nothing_the_sweep_queues_the_row_later(
+    celery_app_factory, redis_url, caplog
+):
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+    down = celery_app_factory(CELERY_BROKER_URL=dead_broker)
+    _register(down, "ann@example.com")  # answers 202 although the task could not be queued
+    [row] = _rows(down)
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert f"could not queue outbox row {row.id}" in caplog.text
+
+    celery_app_factory()  # the broker is back: beat's sweep runs in an app that reaches it
+    assert sweep_outbox() == 1
+    broker = _broker(redis_url)
+    try:
+        assert broker.llen(QUEUE) == 1
+    finally:
+        broker.close()
 
 
 @pytest.mark.parametrize("moment", ["right_after_an_acceptance", "mid_exchange"])
