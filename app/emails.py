@@ -159,6 +159,16 @@ class TimeoutConnection(Connection):
             host.login(state.username, state.password)
         return host
 
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        # Once DATA is accepted the message is sent: a QUIT that fails or times out must not
+        # turn that into an error (and a duplicate on retry), nor hide the error of a failed send.
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            self.host.close()
+
 
 def mail_backend() -> str:
     config = current_app.config

@@ -153,8 +153,32 @@ def _finish(row_id: int, claim_id: str, **values) -> None:
         log.warning("outbox row %s: lease lost before its result was recorded", row_id)
 
 
+def _renew(row_id: int, claim_id: str) -> bool:
+    """Extend this worker's lease on one row just before sending it; False if it was lost.
+
+    A batch is leased at once, so without this a long batch would outlive the lease of its
+    last rows, and another worker that claimed them meanwhile would send them a second time.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.id == row_id,
+            OutboxEmail.claim_id == claim_id,
+            OutboxEmail.status == "pending",
+        )
+        .values(locked_until=now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"]))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
 def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
     row_id, attempts = row.id, row.attempts + 1
+    if not _renew(row_id, claim_id):
+        log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
+        return "lease_lost"
     try:
         message = emails.compose(row)
         db.session.rollback()  # end the read transaction before the slow network part
@@ -187,7 +211,7 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
 
 def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int]:
     """Deliver pending rows that are due (or just the given ones); return counts by outcome."""
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 0}
     while True:
         claim_id, rows = _claim(ids, limit)
         for row in rows:

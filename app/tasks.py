@@ -41,7 +41,7 @@ def deliver_email(row_id: int) -> str:
     from .outbox import deliver_due
 
     counts = deliver_due(ids=[row_id])
-    return next((outcome for outcome, n in counts.items() if n), "skipped")
+    return next((outcome for outcome, n in counts.items() if n), "not_due")
 
 
 @shared_task(name="app.tasks.sweep_outbox", ignore_result=True)
