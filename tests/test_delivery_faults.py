@@ -135,7 +135,7 @@ def test_550_fails_at_once_is_listed_and_can_be_retried(app_factory, smtp_server
     failed = runner.invoke(args=["outbox", "list", "--status", "failed"]).output
     assert f"{ann.id:>6}  failed" in failed and reply in failed
     assert "bob@example.com" not in failed
-    assert "pending=0 sent=1 failed=1 overdue=0" in failed
+    assert "pending=0 sent=1 failed=1 skipped=0 overdue=0" in failed
     assert app.test_client().get("/healthz").json["outbox"]["failed"] == 1
 
     result = runner.invoke(args=["outbox", "retry", str(ann.id)])
