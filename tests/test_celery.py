@@ -2,7 +2,6 @@
 
 import os
 import time
-from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from app.tasks import enqueue_delivery, sweep_outbox
 from app.timeutil import utcnow
 from tests.conftest import skip_or_fail
 from tests.support.celery_worker import CeleryProcess
+from tests.support.outbox import delivery_counts, outbox_rows, register_all
 from tests.support.smtp import free_port
 
 PASSWORD = "correct horse battery"
@@ -82,23 +82,6 @@ def start_celery(database, smtp_server, redis_url, tmp_path):
         process.stop()
 
 
-def _rows(app) -> list[OutboxEmail]:
-    with app.app_context():
-        return db.session.scalars(db.select(OutboxEmail).order_by(OutboxEmail.id)).all()
-
-
-def _register(app, *emails: str) -> None:
-    client = app.test_client()
-    for email in emails:
-        response = client.post("/register", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 202
-
-
-def _deliveries(smtp_server) -> Counter:
-    with smtp_server.lock:
-        return Counter((m["Message-ID"], m["To"]) for m in smtp_server.messages)
-
-
 def _broker(redis_url):
     import redis
 
@@ -117,8 +100,8 @@ def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
 ):
     app = celery_app_factory()
     addresses = [f"user{n}@example.com" for n in range(10)]
-    _register(app, *addresses)
-    ids = [row.id for row in _rows(app)]
+    register_all(app, *addresses)
+    ids = [row.id for row in outbox_rows(app)]
     with app.app_context():
         enqueue_delivery(ids)  # every task twice more, as a redelivery or a sweep would
         enqueue_delivery(ids)
@@ -127,14 +110,14 @@ def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
         assert broker.llen(QUEUE) == 30  # one task per row after each commit, plus the repeats
 
         start_celery("worker", count=2)
-        _wait_until(lambda: all(r.status == "sent" for r in _rows(app)), 20, "all rows sent")
+        _wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all rows sent")
         _wait_until(
             lambda: broker.llen(QUEUE) == 0 and not broker.hlen("unacked"), 20, "the queue drained"
         )
     finally:
         broker.close()
-    rows = _rows(app)
-    deliveries = _deliveries(smtp_server)
+    rows = outbox_rows(app)
+    deliveries = delivery_counts(smtp_server)
     assert sorted(deliveries) == sorted((r.message_id, r.recipient) for r in rows)
     assert set(deliveries.values()) == {1}
     assert [r.attempts for r in rows] == [1] * 10
@@ -144,8 +127,10 @@ def test_the_sweep_requeues_due_and_stuck_rows_only(
     celery_app_factory, start_celery, smtp_server, redis_url
 ):
     app = celery_app_factory(OUTBOX_AUTODISPATCH=False)  # rows whose tasks were never queued
-    _register(app, "due@example.com", "stuck@example.com", "later@example.com", "busy@example.com")
-    due, stuck, later, busy = _rows(app)
+    register_all(
+        app, "due@example.com", "stuck@example.com", "later@example.com", "busy@example.com"
+    )
+    due, stuck, later, busy = outbox_rows(app)
     now = utcnow()
     with app.app_context():
         changes = {
@@ -168,11 +153,11 @@ def test_the_sweep_requeues_due_and_stuck_rows_only(
     finally:
         broker.close()
     _wait_until(lambda: len(smtp_server.messages) >= 2, 10, "two deliveries")
-    assert sorted(to for _, to in _deliveries(smtp_server)) == [
+    assert sorted(to for _, to in delivery_counts(smtp_server)) == [
         "due@example.com",
         "stuck@example.com",
     ]
-    statuses = {r.recipient: (r.status, r.claim_id) for r in _rows(app)}
+    statuses = {r.recipient: (r.status, r.claim_id) for r in outbox_rows(app)}
     assert statuses["later@example.com"] == ("pending", None)
     assert statuses["busy@example.com"] == ("pending", "live-worker")
 
@@ -182,8 +167,8 @@ def test_a_broker_down_at_commit_loses_nothing_the_sweep_queues_the_row_later(
 ):
     dead_broker = f"redis://127.0.0.1:{free_port()}/0"
     down = celery_app_factory(CELERY_BROKER_URL=dead_broker)
-    _register(down, "ann@example.com")  # answers 202 although the task could not be queued
-    [row] = _rows(down)
+    register_all(down, "ann@example.com")  # answers 202 although the task could not be queued
+    [row] = outbox_rows(down)
     assert (row.status, row.attempts) == ("pending", 0)
     assert f"could not queue outbox row {row.id}" in caplog.text
 
@@ -203,7 +188,7 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     rows_total = 30
     settings = {"OUTBOX_LEASE_SECONDS": 2, "OUTBOX_SWEEP_SECONDS": 1, "MAIL_TIMEOUT": 1}
     app = celery_app_factory()
-    _register(app, *(f"user{n}@example.com" for n in range(rows_total)))
+    register_all(app, *(f"user{n}@example.com" for n in range(rows_total)))
     smtp_server.delay_seconds = 0.2
 
     [doomed] = start_celery("worker", **settings)
@@ -211,9 +196,9 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     if moment == "mid_exchange":
         time.sleep(0.1)  # the next mails are inside their 0.2 s SMTP exchange
     doomed.kill()
-    received_at_kill = len(_deliveries(smtp_server))
+    received_at_kill = len(delivery_counts(smtp_server))
     now = utcnow()
-    rows = _rows(app)
+    rows = outbox_rows(app)
     sent_at_kill = sum(r.status == "sent" for r in rows)
     in_flight = sum(
         r.status == "pending" and r.locked_until is not None and r.locked_until > now for r in rows
@@ -226,10 +211,10 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     # (their tasks stay unacknowledged in Redis until its visibility timeout, an hour).
     start_celery("worker", **settings)
     start_celery("beat", **settings)
-    _wait_until(lambda: all(r.status == "sent" for r in _rows(app)), 30, "every row sent")
+    _wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 30, "every row sent")
 
-    rows = _rows(app)
-    deliveries = _deliveries(smtp_server)
+    rows = outbox_rows(app)
+    deliveries = delivery_counts(smtp_server)
     duplicates = sum(deliveries.values()) - len(deliveries)
     print(
         f"\nkilled worker ({moment}): expected={rows_total} delivered={len(deliveries)} "

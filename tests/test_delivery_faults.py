@@ -13,32 +13,15 @@ from app.models import OutboxEmail
 from app.outbox import deliver_due
 from app.timeutil import utcnow
 from tests.support.blackhole import SilentServer
+from tests.support.outbox import delivery_counts, outbox_rows, register_all
 
 PASSWORD = "correct horse battery"
-
-
-def _rows(app) -> list[OutboxEmail]:
-    with app.app_context():
-        return db.session.scalars(db.select(OutboxEmail).order_by(OutboxEmail.id)).all()
-
-
-def _register(app, *emails: str) -> None:
-    client = app.test_client()
-    for email in emails:
-        response = client.post("/register", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 202
 
 
 def _send(app) -> str:
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _deliveries(smtp_server) -> Counter:
-    """How many times each (Message-ID, recipient) pair reached the server."""
-    with smtp_server.lock:
-        return Counter((m["Message-ID"], m["To"]) for m in smtp_server.messages)
 
 
 def _wait_until(predicate, timeout: float, what: str) -> None:
@@ -53,10 +36,10 @@ def test_smtp_down_while_50_register_then_back_delivers_each_exactly_once(app_fa
     app = app_factory(OUTBOX_SWEEP_SECONDS=1)
     smtp_server.stop()
     addresses = [f"user{n}@example.com" for n in range(50)]
-    _register(app, *addresses)
+    register_all(app, *addresses)
 
-    _wait_until(lambda: all(r.attempts == 1 for r in _rows(app)), 20, "the first attempts")
-    rows = _rows(app)
+    _wait_until(lambda: all(r.attempts == 1 for r in outbox_rows(app)), 20, "the first attempts")
+    rows = outbox_rows(app)
     assert len(rows) == 50
     assert {r.status for r in rows} == {"pending"}
     assert all("ConnectionRefusedError" in r.last_error for r in rows)
@@ -65,11 +48,11 @@ def test_smtp_down_while_50_register_then_back_delivers_each_exactly_once(app_fa
     # The retries fall due after the backoff; the dispatcher's sweep (every second) takes them.
     later = utcnow() + timedelta(seconds=app.config["OUTBOX_RETRY_BASE_SECONDS"] + 1)
     with time_machine.travel(later, tick=True):
-        _wait_until(lambda: all(r.status == "sent" for r in _rows(app)), 20, "all 50 sent")
+        _wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all 50 sent")
         assert "sent=0" in _send(app)
 
-    rows = _rows(app)
-    deliveries = _deliveries(smtp_server)
+    rows = outbox_rows(app)
+    deliveries = delivery_counts(smtp_server)
     assert sorted(deliveries) == sorted((r.message_id, r.recipient) for r in rows)
     assert set(deliveries.values()) == {1}, "a mail was delivered twice"
     assert sorted(to for _, to in deliveries) == sorted(addresses)
@@ -80,14 +63,14 @@ def test_451_twice_then_accepted_is_delivered_once_after_three_attempts(app_fact
     app = app_factory(OUTBOX_AUTODISPATCH=False)
     reply = "451 4.3.0 Mailbox busy, try again later"
     smtp_server.replies = [reply, reply]
-    _register(app, "ann@example.com")
+    register_all(app, "ann@example.com")
     base = app.config["OUTBOX_RETRY_BASE_SECONDS"]
 
     now = utcnow()
     for attempt in (1, 2):
         with time_machine.travel(now, tick=False):
             assert "retry=1" in _send(app)
-        [row] = _rows(app)
+        [row] = outbox_rows(app)
         assert (row.status, row.attempts, row.last_error) == ("pending", attempt, reply)
         # Exponential backoff with jitter: between half and all of base * 2^(attempt-1).
         ceiling = base * 2 ** (attempt - 1)
@@ -99,20 +82,20 @@ def test_451_twice_then_accepted_is_delivered_once_after_three_attempts(app_fact
 
     with time_machine.travel(now, tick=False):
         assert "sent=1" in _send(app)
-    [row] = _rows(app)
+    [row] = outbox_rows(app)
     assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
     assert smtp_server.attempts == 3
-    assert _deliveries(smtp_server) == Counter({(row.message_id, "ann@example.com"): 1})
+    assert delivery_counts(smtp_server) == Counter({(row.message_id, "ann@example.com"): 1})
 
 
 def test_transient_failures_stop_at_the_configured_number_of_attempts(app_factory, smtp_server):
     app = app_factory(OUTBOX_AUTODISPATCH=False, OUTBOX_MAX_ATTEMPTS=2)
     smtp_server.replies = ["421 4.7.0 Too many connections"] * 5
-    _register(app, "ann@example.com")
+    register_all(app, "ann@example.com")
     assert "retry=1" in _send(app)
     with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
         assert "failed=1" in _send(app)
-    [row] = _rows(app)
+    [row] = outbox_rows(app)
     assert (row.status, row.attempts) == ("failed", 2)
     assert row.last_error == "421 4.7.0 Too many connections"
 
@@ -121,11 +104,11 @@ def test_550_fails_at_once_is_listed_and_can_be_retried(app_factory, smtp_server
     app = app_factory(OUTBOX_AUTODISPATCH=False)
     reply = "550 5.1.1 <ann@example.com>: Recipient address rejected"
     smtp_server.replies = [reply]
-    _register(app, "ann@example.com", "bob@example.com")
+    register_all(app, "ann@example.com", "bob@example.com")
     runner = app.test_cli_runner()
 
     assert "sent=1 retry=0 failed=1" in _send(app)
-    ann, bob = _rows(app)
+    ann, bob = outbox_rows(app)
     assert (ann.status, ann.attempts, ann.last_error) == ("failed", 1, reply)
     assert bob.status == "sent"
     with time_machine.travel(utcnow() + timedelta(days=1), tick=False):
@@ -143,9 +126,9 @@ def test_550_fails_at_once_is_listed_and_can_be_retried(app_factory, smtp_server
     assert runner.invoke(args=["outbox", "retry", str(ann.id)]).exit_code != 0  # not failed now
     assert runner.invoke(args=["outbox", "retry", "999"]).exit_code != 0
     assert "sent=1" in _send(app)
-    ann, _ = _rows(app)
+    ann, _ = outbox_rows(app)
     assert (ann.status, ann.attempts) == ("sent", 2)
-    assert [to for _, to in _deliveries(smtp_server)].count("ann@example.com") == 1
+    assert [to for _, to in delivery_counts(smtp_server)].count("ann@example.com") == 1
 
 
 @pytest.mark.slow
@@ -156,7 +139,7 @@ def test_a_hung_server_times_out_at_mail_timeout_and_is_retried(app_factory, smt
         port = silent.port if silent else smtp_server.port
         app = app_factory(OUTBOX_AUTODISPATCH=False, MAIL_TIMEOUT=1, MAIL_PORT=port)
         smtp_server.hang_seconds = 30 if hangs_at == "data" else 0
-        _register(app, "ann@example.com")
+        register_all(app, "ann@example.com")
         started = time.monotonic()
         assert "retry=1" in _send(app)
         waited = time.monotonic() - started
@@ -164,7 +147,7 @@ def test_a_hung_server_times_out_at_mail_timeout_and_is_retried(app_factory, smt
         if silent:
             silent.stop()
     assert 1.0 <= waited < 3.0
-    [row] = _rows(app)
+    [row] = outbox_rows(app)
     assert (row.status, row.attempts) == ("pending", 1)
     assert "timed out" in row.last_error
 
@@ -173,15 +156,15 @@ def test_a_hung_server_times_out_at_mail_timeout_and_is_retried(app_factory, smt
     retrying = app_factory(OUTBOX_AUTODISPATCH=False, MAIL_TIMEOUT=1)
     with time_machine.travel(row.next_attempt_at, tick=False):
         assert "sent=1" in _send(retrying)
-    [row] = _rows(app)
+    [row] = outbox_rows(app)
     assert (row.status, row.attempts) == ("sent", 2)
-    assert _deliveries(smtp_server) == Counter({(row.message_id, "ann@example.com"): 1})
+    assert delivery_counts(smtp_server) == Counter({(row.message_id, "ann@example.com"): 1})
 
 
 @pytest.mark.slow
 def test_rows_whose_lease_lapsed_mid_batch_are_not_sent_twice(app_factory, smtp_server):
     app = app_factory(OUTBOX_AUTODISPATCH=False)
-    _register(app, "ann@example.com", "bob@example.com", "cy@example.com")
+    register_all(app, "ann@example.com", "bob@example.com", "cy@example.com")
     smtp_server.delay_seconds = 1.0
     first_worker: list[dict] = []
 
@@ -191,9 +174,9 @@ def test_rows_whose_lease_lapsed_mid_batch_are_not_sent_twice(app_factory, smtp_
 
     thread = threading.Thread(target=deliver_in_a_thread)
     thread.start()
-    _wait_until(lambda: all(r.claim_id for r in _rows(app)), 5, "the batch to be claimed")
+    _wait_until(lambda: all(r.claim_id for r in outbox_rows(app)), 5, "the batch to be claimed")
     time.sleep(0.3)  # the first worker is now inside the 1 s SMTP exchange of its first row
-    ann_id = _rows(app)[0].id
+    ann_id = outbox_rows(app)[0].id
     with app.app_context():
         # The leases of the rows still waiting in the first worker's batch run out ...
         db.session.execute(
@@ -208,15 +191,15 @@ def test_rows_whose_lease_lapsed_mid_batch_are_not_sent_twice(app_factory, smtp_
 
     assert second_worker["sent"] == 2
     assert first_worker == [{"sent": 1, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 2}]
-    deliveries = _deliveries(smtp_server)
+    deliveries = delivery_counts(smtp_server)
     assert len(deliveries) == 3 and set(deliveries.values()) == {1}
 
 
 def test_healthz_counts_failed_and_overdue_rows(app_factory, smtp_server):
     app = app_factory(OUTBOX_AUTODISPATCH=False)
     smtp_server.replies = ["550 5.7.1 Delivery not authorized"]
-    _register(app, "ann@example.com", "bob@example.com", "cy@example.com")
-    ann, bob, _ = _rows(app)
+    register_all(app, "ann@example.com", "bob@example.com", "cy@example.com")
+    ann, bob, _ = outbox_rows(app)
     with app.app_context():
         assert deliver_due(ids=[ann.id])["failed"] == 1
         db.session.execute(

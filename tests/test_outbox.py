@@ -5,14 +5,10 @@ import time
 
 from app.extensions import db
 from app.models import OutboxEmail
+from tests.support.outbox import outbox_rows
 from tests.support.smtp import token_in
 
 PASSWORD = "correct horse battery"
-
-
-def _rows(app):
-    with app.app_context():
-        return db.session.scalars(db.select(OutboxEmail).order_by(OutboxEmail.id)).all()
 
 
 def test_slow_smtp_server_does_not_slow_registration(client, smtp_server):
@@ -36,9 +32,9 @@ def test_smtp_down_keeps_the_row_pending_and_outbox_send_delivers_it(app_factory
     assert response.status_code == 202
 
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _rows(app)[0].attempts:
+    while time.monotonic() < deadline and not outbox_rows(app)[0].attempts:
         time.sleep(0.05)
-    [row] = _rows(app)
+    [row] = outbox_rows(app)
     assert row.status == "pending"
     assert row.attempts == 1
     assert "ConnectionRefusedError" in row.last_error
@@ -53,7 +49,7 @@ def test_smtp_down_keeps_the_row_pending_and_outbox_send_delivers_it(app_factory
     assert "sent=1" in result.output
     [message] = smtp_server.wait_for(1)
     assert message["Message-ID"] == row.message_id
-    assert _rows(app)[0].status == "sent"
+    assert outbox_rows(app)[0].status == "sent"
 
     listing = app.test_cli_runner().invoke(args=["outbox", "list"])
     assert "sent" in listing.output and "ann@example.com" in listing.output
@@ -62,7 +58,7 @@ def test_smtp_down_keeps_the_row_pending_and_outbox_send_delivers_it(app_factory
 def test_outbox_row_holds_no_token(app_factory, smtp_server):
     app = app_factory(OUTBOX_AUTODISPATCH=False)
     app.test_client().post("/register", json={"email": "ann@example.com", "password": PASSWORD})
-    [row] = _rows(app)
+    [row] = outbox_rows(app)
     assert row.kind == "confirm" and row.status == "pending"
     stored = json.dumps([row.kind, row.recipient, row.payload, row.message_id])
 
@@ -87,7 +83,7 @@ def test_a_failed_transaction_queues_no_mail(app_factory, smtp_server, monkeypat
     monkeypatch.setattr(outbox_module, "enqueue", enqueue_then_fail)
     response = client.post("/register", json={"email": "ann@example.com", "password": PASSWORD})
     assert response.status_code == 500
-    assert _rows(app) == []
+    assert outbox_rows(app) == []
     with app.app_context():
         assert db.session.scalar(db.text("SELECT count(*) FROM users")) == 0
 
