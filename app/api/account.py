@@ -1,5 +1,7 @@
 """Password reset (/password/forgot, /password/reset), email change (/me/email, /email/revert)."""
 
+from collections.abc import Callable
+
 from flask import request
 from flask_restful import Resource
 
@@ -22,21 +24,29 @@ class PasswordForgot(Resource):
         return schemas.accepted(), 202
 
 
+def open_link(check: Callable[[str], object], purpose: str, page_name: str, **context):
+    """GET on an emailed link: only check the token; a browser gets the page that POSTs it.
+
+    Mail scanners fetch links too, so opening one never changes anything.
+    """
+    token = request.args.get("token", "")
+    browser = schemas.wants_html(request)
+    try:
+        check(token)
+    except ApiError as error:
+        if browser:
+            return error_page(error, purpose=purpose)
+        raise
+    if browser:
+        return page(page_name, token=token, **context)
+    return TOKEN_VALID, 200
+
+
 class PasswordReset(Resource):
     decorators = [per_ip("RATELIMIT_PASSWORD_RESET")]
 
     def get(self):
-        token = request.args.get("token", "")
-        browser = schemas.wants_html(request)
-        try:
-            services.check_reset_token(token)
-        except ApiError as error:
-            if browser:
-                return error_page(error, purpose="reset")
-            raise
-        if browser:
-            return page("reset_form", token=token, errors=None)
-        return TOKEN_VALID, 200
+        return open_link(services.check_reset_token, "reset", "reset_form", errors=None)
 
     def post(self):
         if not schemas.is_form_post(request):
@@ -68,18 +78,7 @@ class EmailChange(Resource):
 
 class EmailRevert(Resource):
     def get(self):
-        token = request.args.get("token", "")
-        browser = schemas.wants_html(request)
-        try:
-            services.check_revert_token(token)
-        except ApiError as error:
-            if browser:
-                return error_page(error, purpose="revert")
-            raise
-        if browser:
-            # Scanners fetch links too: a person presses the button, which POSTs the token.
-            return page("revert_prompt", token=token)
-        return TOKEN_VALID, 200
+        return open_link(services.check_revert_token, "revert", "revert_prompt")
 
     def post(self):
         browser = schemas.is_form_post(request)
