@@ -12,6 +12,7 @@ from ..errors import TokenInvalid
 from ..extensions import db
 from ..models import User
 from ..timeutil import utcnow
+from .users import user_from_token
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,11 @@ def _resolve(token: str) -> _Confirmation:
     """Read a token from a /confirm link: first as a sign-up token, then as an email-change one."""
     max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE"]
     try:
-        payload, change = tokens.verify(tokens.CONFIRM_EMAIL, token, max_age), False
+        user, (address_digest,) = user_from_token(tokens.CONFIRM_EMAIL, token, max_age, 2)
+        change, version = False, None
     except TokenInvalid:
-        payload, change = tokens.verify(tokens.CHANGE_EMAIL, token, max_age), True
-    try:
-        if change:
-            user_id, address_digest, version = payload
-        else:
-            user_id, address_digest = payload
-    except (TypeError, ValueError):
-        raise TokenInvalid() from None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None:
-        raise TokenInvalid()
+        user, (address_digest, version) = user_from_token(tokens.CHANGE_EMAIL, token, max_age, 3)
+        change = True
     if not change:
         # Bound to the address: a token issued for one address never confirms another.
         if address_digest != tokens.digest(user.email_key):

@@ -8,7 +8,7 @@ from ..addresses import email_key
 from ..errors import InvalidCredentials, TokenInvalid, ValidationError
 from ..extensions import db
 from ..models import User
-from .users import find_user_by_email
+from .users import find_user_by_email, user_from_token
 
 
 def request_email_change(user: User, new_email: str, password: str) -> None:
@@ -43,15 +43,10 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
 
 
 def _revert_target(token: str) -> tuple[User, str]:
-    payload = tokens.verify(
-        tokens.REVERT_EMAIL, token, current_app.config["EMAIL_REVERT_TOKEN_MAX_AGE"]
+    user, (old_email, _new_email_digest) = user_from_token(
+        tokens.REVERT_EMAIL, token, current_app.config["EMAIL_REVERT_TOKEN_MAX_AGE"], 3
     )
-    try:
-        user_id, old_email, _new_email_digest = payload
-    except (TypeError, ValueError):
-        raise TokenInvalid() from None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not isinstance(old_email, str):
+    if not isinstance(old_email, str):
         raise TokenInvalid()
     owner = find_user_by_email(old_email)
     if owner is not None and owner.id != user.id:

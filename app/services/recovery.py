@@ -8,6 +8,7 @@ from ..errors import TokenInvalid, ValidationError
 from ..extensions import db
 from ..models import User
 from ..timeutil import utcnow
+from .users import user_from_token
 
 
 def request_password_reset(email: str) -> None:
@@ -21,14 +22,11 @@ def request_password_reset(email: str) -> None:
 
 
 def _user_for_reset_token(token: str) -> User:
-    payload = tokens.verify(tokens.RESET_PASSWORD, token, current_app.config["RESET_TOKEN_MAX_AGE"])
-    try:
-        user_id, hash_digest = payload
-    except (TypeError, ValueError):
-        raise TokenInvalid() from None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    user, (hash_digest,) = user_from_token(
+        tokens.RESET_PASSWORD, token, current_app.config["RESET_TOKEN_MAX_AGE"], 2
+    )
     # Bound to the hash it was issued against: once the password changes, the link is dead.
-    if user is None or hash_digest != tokens.digest(user.password_hash):
+    if hash_digest != tokens.digest(user.password_hash):
         raise TokenInvalid()
     return user
 

@@ -6,7 +6,7 @@ from .. import passwords, tokens
 from ..errors import EmailNotConfirmed, InvalidCredentials, TokenExpired, TokenInvalid, Unauthorized
 from ..extensions import db
 from ..models import User
-from .users import find_user_by_email
+from .users import find_user_by_email, user_from_token
 
 
 def login(email: str, password: str) -> tuple[str, int]:
@@ -32,13 +32,12 @@ def authenticate(access_token: str | None) -> User:
     if not access_token:
         raise Unauthorized()
     try:
-        user_id, version = tokens.verify(
-            tokens.ACCESS, access_token, current_app.config["ACCESS_TOKEN_MAX_AGE"]
+        user, (version,) = user_from_token(
+            tokens.ACCESS, access_token, current_app.config["ACCESS_TOKEN_MAX_AGE"], 2
         )
-    except (TokenInvalid, TokenExpired, ValueError, TypeError):
+    except (TokenInvalid, TokenExpired):
         raise Unauthorized() from None
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or user.token_version != version or not user.is_confirmed:
+    if user.token_version != version or not user.is_confirmed:
         raise Unauthorized()
     return user
 
