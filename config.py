@@ -70,6 +70,12 @@ class Config:
     RESET_URL_TEMPLATE = env_str("RESET_URL_TEMPLATE")
     APP_NAME = env_str("APP_NAME", "Account service")
 
+    # --- Languages ---
+    # English is the source language (the message ids); every other one needs a catalog
+    # in app/translations/. A third language is a catalog and an entry here, nothing else.
+    DEFAULT_LOCALE = env_str("DEFAULT_LOCALE", "en")
+    SUPPORTED_LOCALES = env_list("SUPPORTED_LOCALES") or ["en", "ko"]
+
     # --- Registration behaviour ---
     PREVENT_ENUMERATION = env_bool("PREVENT_ENUMERATION", True)
     CONFIRM_ON_GET = env_bool("CONFIRM_ON_GET", False)
@@ -154,6 +160,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     PROXY_FIX_X_FOR = 0
     CORS_ORIGINS: list[str] = []
+    DEFAULT_LOCALE = "en"
+    SUPPORTED_LOCALES = ["en", "ko"]
 
 
 class ProductionConfig(Config):

@@ -35,6 +35,8 @@ def load_config(app: Flask, config_name: str | None, overrides: dict | None) -> 
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{os.path.join(app.instance_path, 'app.db')}"
         )
+    # Flask-Babel reads its own names; ours are the ones the README documents.
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     # Flask-Mail would otherwise suppress every send under TESTING; we have the console backend.
     app.config.setdefault("MAIL_SUPPRESS_SEND", False)
 
@@ -58,11 +60,28 @@ def check_settings(app: Flask) -> None:
         template = config.get(name)
         if template and "{token}" not in template:
             raise ConfigError(f"{name} must contain {{token}}")
+    check_locales(config)
     backend = config.get("MAIL_BACKEND")
     if backend not in (None, "smtp", "console"):
         raise ConfigError("MAIL_BACKEND must be smtp or console")
     if backend == "smtp" and not config.get("MAIL_SERVER"):
         raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER")
+
+
+def check_locales(config) -> None:
+    from .i18n import has_catalog
+
+    supported = config.get("SUPPORTED_LOCALES") or []
+    if not supported:
+        raise ConfigError("SUPPORTED_LOCALES must name at least one language")
+    for locale in supported:
+        if not has_catalog(locale):
+            raise ConfigError(
+                f"SUPPORTED_LOCALES lists {locale!r}, which has no compiled catalog "
+                f"(app/translations/{locale}/LC_MESSAGES/messages.mo)"
+            )
+    if config.get("DEFAULT_LOCALE") not in supported:
+        raise ConfigError("DEFAULT_LOCALE must be one of SUPPORTED_LOCALES")
 
 
 def configure_logging() -> None:
@@ -80,7 +99,8 @@ def configure_logging() -> None:
 
 def init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (the models must be known to Alembic and create_all)
-    from .extensions import db, limiter, mail, migrate
+    from .api.language import select_locale
+    from .extensions import babel, db, limiter, mail, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -90,6 +110,9 @@ def init_extensions(app: Flask) -> None:
         directory=str(Path(__file__).resolve().parent.parent / "migrations"),
     )
     mail.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    # Whitespace inside {% trans %} is collapsed, as the extraction (babel.cfg) does.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     limiter.init_app(app)
     if app.config.get("CELERY_BROKER_URL"):
         from .tasks import celery_init_app

@@ -3,26 +3,32 @@
 import logging
 import smtplib
 
+import css_inline
 from flask import current_app, render_template
+from flask_babel import force_locale, lazy_gettext
 from flask_mail import Connection, Message
 from sqlalchemy import select
 
 from . import tokens
 from .addresses import email_key
 from .extensions import db
+from .i18n import format_duration, locale_or_default
 from .models import OutboxEmail, User
 
 log = logging.getLogger(__name__)
 
 SUBJECTS = {
-    "confirm": "Confirm your email address",
-    "already_registered": "You already have an account",
-    "password_reset": "Reset your password",
-    "password_set": "Choose a password for your account",
-    "email_change_confirm": "Confirm your new email address",
-    "email_change_notice": "Your sign-in address is being changed",
-    "email_taken_notice": "Someone tried to use your email address",
+    "confirm": lazy_gettext("Confirm your email address"),
+    "already_registered": lazy_gettext("You already have an account"),
+    "password_reset": lazy_gettext("Reset your password"),
+    "password_set": lazy_gettext("Choose a password for your account"),
+    "email_change_confirm": lazy_gettext("Confirm your new email address"),
+    "email_change_notice": lazy_gettext("Your sign-in address is being changed"),
+    "email_taken_notice": lazy_gettext("Someone tried to use your email address"),
 }
+# Mail clients drop <style> or ignore classes: every rule goes onto its element's style
+# attribute. The <style> block stays for what only it can say (dark mode, narrow screens).
+INLINER = css_inline.CSSInliner(keep_style_tags=True)
 KINDS = frozenset(SUBJECTS)
 
 
@@ -42,39 +48,28 @@ ADDRESS_RESOLVED_KINDS = {
 }
 
 
-def describe_duration(seconds: int) -> str:
-    """How long a link stays valid, for people: '24 hours', '7 days', '30 minutes'."""
-    if seconds >= 2 * 86400 and seconds % 86400 == 0:
-        count, unit = seconds // 86400, "day"
-    elif seconds >= 3600 and seconds % 3600 == 0:
-        count, unit = seconds // 3600, "hour"
-    elif seconds >= 60:
-        count, unit = seconds // 60, "minute"
-    else:
-        count, unit = seconds, "second"
-    return f"{count} {unit}{'' if count == 1 else 's'}"
-
-
-def _link(template_key: str, default_path: str, token: str) -> str:
+def _link(template_key: str, default_path: str, token: str, lang: str) -> str:
+    """The emailed link; `lang` makes the page it opens speak the mail's language."""
     template = current_app.config.get(template_key)
     if template:
-        return template.replace("{token}", token)
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{default_path}?token={token}"
+        return template.replace("{token}", token).replace("{lang}", lang)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}{default_path}?token={token}&lang={lang}"
 
 
-def confirm_link(token: str) -> str:
-    return _link("CONFIRM_URL_TEMPLATE", "/confirm", token)
+def confirm_link(token: str, lang: str) -> str:
+    return _link("CONFIRM_URL_TEMPLATE", "/confirm", token, lang)
 
 
-def reset_link(token: str) -> str:
-    return _link("RESET_URL_TEMPLATE", "/password/reset", token)
+def reset_link(token: str, lang: str) -> str:
+    return _link("RESET_URL_TEMPLATE", "/password/reset", token, lang)
 
 
-def revert_link(token: str) -> str:
-    return _link("", "/email/revert", token)
+def revert_link(token: str, lang: str) -> str:
+    return _link("", "/email/revert", token, lang)
 
 
-def _context(row: OutboxEmail, user: User | None) -> dict:
+def _context(row: OutboxEmail, user: User | None, lang: str) -> dict:
     """The template variables for a row; the tokens are made here, at sending time."""
     config = current_app.config
     payload = row.payload or {}
@@ -82,13 +77,14 @@ def _context(row: OutboxEmail, user: User | None) -> dict:
         "app_name": config["APP_NAME"],
         "email": row.recipient,
         "base_url": config["PUBLIC_BASE_URL"],
+        "lang": lang,
     }
     if row.kind == "confirm":
         token = tokens.issue(tokens.CONFIRM_EMAIL, [user.id, tokens.digest(row.recipient.lower())])
-        context.update(link=confirm_link(token), max_age=config["CONFIRM_TOKEN_MAX_AGE"])
+        context.update(link=confirm_link(token, lang), max_age=config["CONFIRM_TOKEN_MAX_AGE"])
     elif row.kind in ("password_reset", "password_set"):
         token = tokens.issue(tokens.RESET_PASSWORD, [user.id, tokens.digest(user.password_hash)])
-        context.update(link=reset_link(token), max_age=config["RESET_TOKEN_MAX_AGE"])
+        context.update(link=reset_link(token, lang), max_age=config["RESET_TOKEN_MAX_AGE"])
     elif row.kind == "email_change_confirm":
         new_email = payload["new_email"]
         token = tokens.issue(
@@ -96,7 +92,9 @@ def _context(row: OutboxEmail, user: User | None) -> dict:
             [user.id, tokens.digest(new_email.lower()), payload["version"]],
         )
         context.update(
-            link=confirm_link(token), new_email=new_email, max_age=config["CONFIRM_TOKEN_MAX_AGE"]
+            link=confirm_link(token, lang),
+            new_email=new_email,
+            max_age=config["CONFIRM_TOKEN_MAX_AGE"],
         )
     elif row.kind == "email_change_notice":
         token = tokens.issue(
@@ -104,12 +102,12 @@ def _context(row: OutboxEmail, user: User | None) -> dict:
             [user.id, payload["old_email"], tokens.digest(payload["new_email"].lower())],
         )
         context.update(
-            revert_link=revert_link(token),
+            revert_link=revert_link(token, lang),
             new_email=payload["new_email"],
             max_age=config["EMAIL_REVERT_TOKEN_MAX_AGE"],
         )
     if "max_age" in context:
-        context["valid_for"] = describe_duration(context.pop("max_age"))
+        context["valid_for"] = format_duration(context.pop("max_age"))
     return context
 
 
@@ -132,15 +130,24 @@ def compose(row: OutboxEmail) -> Message:
         user = db.session.get(User, row.user_id) if row.user_id is not None else None
     if user is None and row.kind != "email_taken_notice":
         raise PermanentFailure("the user this email was for no longer exists")
-    context = _context(row, user)
-    message = Message(
-        subject=SUBJECTS[row.kind],
-        recipients=[row.recipient],
-        body=render_template(f"email/{row.kind}.txt", **context),
-        html=render_template(f"email/{row.kind}.html", **context),
-    )
+    lang = mail_locale(row, user)
+    # Every word in the account's language (the requester's, for a mail with no account).
+    with force_locale(lang):
+        context = _context(row, user, lang)
+        message = Message(
+            subject=str(SUBJECTS[row.kind]),
+            recipients=[row.recipient],
+            body=render_template(f"email/{row.kind}.txt", **context),
+            html=INLINER.inline(render_template(f"email/{row.kind}.html", **context)),
+        )
     message.msgId = row.message_id
     return message
+
+
+def mail_locale(row: OutboxEmail, user: User | None) -> str:
+    """The account's language; for an address with no account, the requester's (queued)."""
+    wanted = user.locale if user is not None else (row.payload or {}).get("locale")
+    return locale_or_default(wanted)
 
 
 class TimeoutConnection(Connection):

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import Flask, Response, g, jsonify
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     status = 400
     code = "bad_request"
-    message = "The request could not be understood."
+    message = lazy_gettext("The request could not be understood.")
 
     def __init__(self, message: str | None = None, fields: dict[str, str] | None = None):
         super().__init__(message or self.message)
@@ -24,74 +25,75 @@ class ApiError(Exception):
 
 class ValidationError(ApiError):
     code = "validation_error"
-    message = "Some fields are missing or invalid."
+    message = lazy_gettext("Some fields are missing or invalid.")
 
 
 class InvalidJson(ApiError):
     code = "invalid_json"
-    message = "The body must be a JSON object."
+    message = lazy_gettext("The body must be a JSON object.")
 
 
 class UnsupportedMediaType(ApiError):
     status = 415
     code = "unsupported_media_type"
-    message = "Send the body as application/json."
+    message = lazy_gettext("Send the body as application/json.")
 
 
 class TokenInvalid(ApiError):
     code = "token_invalid"
-    message = "The link is not valid: it may be mistyped, cut short or already used."
+    message = lazy_gettext("The link is not valid: it may be mistyped, cut short or already used.")
 
 
 class TokenExpired(ApiError):
     code = "token_expired"
-    message = "The link has expired: ask for a new one."
+    message = lazy_gettext("The link has expired: ask for a new one.")
 
 
 class EmailTaken(ApiError):
     status = 409
     code = "email_taken"
-    message = "An account with this email address already exists."
+    message = lazy_gettext("An account with this email address already exists.")
 
 
 class InvalidCredentials(ApiError):
     status = 401
     code = "invalid_credentials"
-    message = "The email address or password is incorrect."
+    message = lazy_gettext("The email address or password is incorrect.")
 
 
 class EmailNotConfirmed(ApiError):
     status = 403
     code = "email_not_confirmed"
-    message = "Confirm your email address before signing in."
+    message = lazy_gettext("Confirm your email address before signing in.")
 
 
 class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
-    message = "A valid bearer token is required."
+    message = lazy_gettext("A valid bearer token is required.")
 
 
 class ServiceUnavailable(ApiError):
     status = 503
     code = "service_unavailable"
-    message = "The service is temporarily unavailable; try again shortly."
+    message = lazy_gettext("The service is temporarily unavailable; try again shortly.")
 
 
 # werkzeug's own errors, renamed to the contract's codes.
 HTTP_CODES = {
-    400: ("bad_request", "The request could not be understood."),
-    401: ("unauthorized", "A valid bearer token is required."),
-    404: ("not_found", "There is nothing at this address."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    413: ("payload_too_large", "The body is larger than 64 KiB."),
-    415: ("unsupported_media_type", "Send the body as application/json."),
-    429: ("rate_limited", "Too many requests: slow down and try again later."),
+    400: ("bad_request", lazy_gettext("The request could not be understood.")),
+    401: ("unauthorized", lazy_gettext("A valid bearer token is required.")),
+    404: ("not_found", lazy_gettext("There is nothing at this address.")),
+    405: ("method_not_allowed", lazy_gettext("This method is not allowed here.")),
+    413: ("payload_too_large", lazy_gettext("The body is larger than 64 KiB.")),
+    415: ("unsupported_media_type", lazy_gettext("Send the body as application/json.")),
+    429: ("rate_limited", lazy_gettext("Too many requests: slow down and try again later.")),
 }
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict:
-    error = {"code": code, "message": message}
+    # str(): a lazy message is translated now, in the language of this answer.
+    error = {"code": code, "message": str(message)}
     if fields:
         error["fields"] = fields
     return {"error": error}
@@ -124,6 +126,7 @@ def register_error_handlers(
     @app.errorhandler(HTTPException)
     def handle_http_error(e: HTTPException):
         status = e.code or 500
+        # Other statuses (rare: 403, 406, ...) keep werkzeug's English description.
         code, message = HTTP_CODES.get(status, ("http_error", e.description or "HTTP error."))
         headers = {}
         if status == 405 and e.response is None:
@@ -131,7 +134,10 @@ def register_error_handlers(
             if allowed:
                 headers["Allow"] = ", ".join(allowed)
         if status == 429:
-            message = f"Too many requests ({e.description}): slow down and try again later."
+            message = gettext(
+                "Too many requests (%(limit)s): slow down and try again later.",
+                limit=e.description,
+            )
         return error_response(status, code, message, headers=headers)
 
     @app.errorhandler(OperationalError)
@@ -150,7 +156,11 @@ def register_error_handlers(
         response = error_response(
             500,
             "internal_error",
-            f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+            gettext(
+                "Something went wrong on our side. Quote request id %(request_id)s "
+                "when reporting it.",
+                request_id=request_id,
+            ),
         )
         response.headers["X-Request-ID"] = request_id
         return response

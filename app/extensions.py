@@ -1,5 +1,6 @@
 """Unbound extension instances, initialised by create_app()."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
@@ -25,5 +26,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 mail = Mail()
+babel = Babel()
 # Storage and switches come from config (RATELIMIT_*): a storage_uri given here would override it.
 limiter = Limiter(key_func=get_remote_address)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, types
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +21,10 @@ class UTCDateTime(types.TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return as_utc(value)
+
+
+def _default_locale() -> str:
+    return current_app.config["DEFAULT_LOCALE"]
 
 
 class User(db.Model):
@@ -41,6 +46,8 @@ class User(db.Model):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     # Bumped by every email-change request, so only the newest request's link works.
     email_change_version: Mapped[int] = mapped_column(default=0)
+    # The language of every mail to this account: one of SUPPORTED_LOCALES when it was set.
+    locale: Mapped[str] = mapped_column(String(35), default=_default_locale)
 
     @property
     def is_confirmed(self) -> bool:

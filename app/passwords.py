@@ -6,6 +6,7 @@ from functools import cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -45,15 +46,15 @@ def password_problem(password: str, email: str | None) -> str | None:
     """Why this password is refused, or None when it is acceptable."""
     password = normalize(password)
     if "\x00" in password:
-        return "Must not contain NUL characters."
+        return _("Must not contain NUL characters.")
     if len(password) < MIN_LENGTH:
-        return f"Must be at least {MIN_LENGTH} characters long."
+        return _("Must be at least %(count)d characters long.", count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Must be at most {MAX_LENGTH} characters long."
+        return _("Must be at most %(count)d characters long.", count=MAX_LENGTH)
     if email and password.casefold() == email.casefold():
-        return "Must not be your email address."
+        return _("Must not be your email address.")
     if password.lower() in _common_passwords():
-        return "Is too common: choose one that is harder to guess."
+        return _("Is too common: choose one that is harder to guess.")
     return None
 
 

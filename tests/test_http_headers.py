@@ -11,7 +11,7 @@ BROWSER = {"Accept": "text/html"}
 
 @pytest.fixture
 def production_client(app_factory, monkeypatch):
-    def explode(email):
+    def explode(email, locale):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(services, "resend_confirmation", explode)

@@ -16,7 +16,7 @@ def production_client(app_factory):
 def test_unexpected_exception_is_json_500_with_a_logged_request_id(
     production_client, monkeypatch, caplog
 ):
-    def explode(email, password):
+    def explode(email, password, locale):
         raise RuntimeError("boom: secret internals")
 
     monkeypatch.setattr(services, "register", explode)

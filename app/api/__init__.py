@@ -7,6 +7,7 @@ from .account import EmailChange, EmailRevert, PasswordForgot, PasswordReset
 from .confirmation import Confirmation
 from .docs import OpenApiDocument
 from .health import Health
+from .language import register_language_hooks
 from .registration import ConfirmationResend, Registration
 from .sessions import Login, LogoutAll, Me
 
@@ -42,3 +43,4 @@ def register_api(app: Flask) -> None:
     for resource, url, endpoint in ROUTES:
         api.add_resource(resource, url, endpoint=endpoint)
     api.init_app(app)
+    register_language_hooks(app)

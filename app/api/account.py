@@ -1,6 +1,7 @@
 """Password reset (/password/forgot, /password/reset), email change (/me/email, /email/revert)."""
 
 from flask import request
+from flask_babel import get_locale
 from flask_restful import Resource
 
 from .. import services
@@ -17,7 +18,7 @@ class PasswordForgot(Resource):
     decorators = [per_ip("RATELIMIT_EMAIL_SEND"), per_address(MAIL_SCOPE)]
 
     def post(self):
-        services.request_password_reset(schemas.load_email(request))
+        services.request_password_reset(schemas.load_email(request), str(get_locale()))
         return schemas.accepted(), 202
 
 

@@ -2,6 +2,7 @@
 
 import logging
 
+from flask_babel import gettext as _
 from flask_restful import Resource
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +23,7 @@ class Health(Resource):
             db.session.rollback()
             log.error("health check: database unavailable (%s)", type(error).__name__)
             body = {"status": "unavailable", "database": "unavailable"}
-            body.update(error_body("service_unavailable", "The database is unreachable."))
+            body.update(error_body("service_unavailable", _("The database is unreachable.")))
             return body, 503
         finally:
             db.session.rollback()

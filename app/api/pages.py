@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from flask import current_app, make_response, render_template, request
+from flask_babel import get_locale
 
 from ..errors import ApiError, TokenExpired, ValidationError
 from . import schemas
@@ -17,7 +18,13 @@ LINK_PURPOSES = {
 
 
 def page(name: str, http_status: int = 200, **context):
-    html = render_template(f"pages/{name}.html", app_name=current_app.config["APP_NAME"], **context)
+    html = render_template(
+        f"pages/{name}.html",
+        app_name=current_app.config["APP_NAME"],
+        # <html lang>, and carried by the page's forms so the next page keeps the language.
+        lang=str(get_locale()),
+        **context,
+    )
     response = make_response(html, http_status)
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     return response

@@ -1,6 +1,7 @@
 """POST /register and POST /confirm/resend."""
 
 from flask import request
+from flask_babel import get_locale
 from flask_restful import Resource
 
 from .. import services
@@ -14,7 +15,7 @@ class Registration(Resource):
 
     def post(self):
         data = schemas.load_registration(request)
-        services.register(data.email, data.password)
+        services.register(data.email, data.password, data.locale or str(get_locale()))
         return schemas.pending_confirmation(), 202
 
 
@@ -22,7 +23,8 @@ class ConfirmationResend(Resource):
     decorators = [per_ip("RATELIMIT_EMAIL_SEND"), per_address(MAIL_SCOPE)]
 
     def post(self):
-        services.resend_confirmation(schemas.load_email(request, allow_form=True))
+        email = schemas.load_email(request, allow_form=True)
+        services.resend_confirmation(email, str(get_locale()))
         if schemas.is_form_post(request):  # the expired-link page's form
             return page("resend_done", 202)
         return schemas.pending_confirmation(), 202

@@ -4,10 +4,12 @@ import json
 from dataclasses import dataclass
 
 from flask import Request
+from flask_babel import gettext as _
 
 from .. import passwords
 from ..addresses import AddressError, normalize_email
 from ..errors import InvalidJson, UnsupportedMediaType, ValidationError
+from ..i18n import default_locale, resolve_locale
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -33,9 +35,9 @@ def load_object(request: Request, *, allow_form: bool = False) -> dict:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise InvalidJson("The body is not valid JSON.") from None
+        raise InvalidJson(_("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise InvalidJson("The body must be a JSON object.")
+        raise InvalidJson(_("The body must be a JSON object."))
     return data
 
 
@@ -44,11 +46,11 @@ def _text_problem(value: str) -> str | None:
     # PostgreSQL refuses NUL in text, and a lone surrogate (JSON allows "\ud800") has no
     # UTF-8 form for Argon2 or the database: both would otherwise surface as a 500.
     if "\x00" in value:
-        return "Must not contain NUL characters."
+        return _("Must not contain NUL characters.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "Must be valid Unicode text."
+        return _("Must be valid Unicode text.")
     return None
 
 
@@ -58,9 +60,9 @@ def _strings(data: dict, *names: str, check_text: bool = True) -> dict[str, str]
     for name in names:
         value = data.get(name)
         if value is None:
-            problems[name] = "This field is required."
+            problems[name] = _("This field is required.")
         elif not isinstance(value, str):
-            problems[name] = "Must be a string."
+            problems[name] = _("Must be a string.")
         elif check_text and (problem := _text_problem(value)):
             problems[name] = problem
     if problems:
@@ -74,6 +76,13 @@ class Credentials:
     password: str
 
 
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    locale: str | None  # None: not given, the request's Accept-Language decides
+
+
 def _email(value: str) -> str:
     try:
         return normalize_email(value)
@@ -81,8 +90,9 @@ def _email(value: str) -> str:
         raise ValidationError(fields={"email": str(error)}) from None
 
 
-def load_registration(request: Request) -> Credentials:
-    data = _strings(load_object(request), "email", "password")
+def load_registration(request: Request) -> Registration:
+    body = load_object(request)
+    data = _strings(body, "email", "password")
     fields = {}
     try:
         email = normalize_email(data["email"])
@@ -92,9 +102,24 @@ def load_registration(request: Request) -> Credentials:
     problem = passwords.password_problem(data["password"], email or data["email"])
     if problem:
         fields["password"] = problem
+    locale = body.get("locale")
+    if locale is not None and not isinstance(locale, str):
+        fields["locale"] = _("Must be a string.")
     if fields:
         raise ValidationError(fields=fields)
-    return Credentials(email, data["password"])
+    if locale is not None:
+        # A language we do not speak is no reason to refuse a sign-up: the default serves.
+        locale = resolve_locale(locale) or default_locale()
+    return Registration(email, data["password"], locale)
+
+
+def load_locale(request: Request) -> str:
+    """The supported language a PATCH /me body asks for; anything else is a validation error."""
+    tag = _strings(load_object(request), "locale")["locale"]
+    locale = resolve_locale(tag)
+    if locale is None:
+        raise ValidationError(fields={"locale": _("Is not a supported language.")})
+    return locale
 
 
 def load_login(request: Request) -> Credentials:
@@ -155,12 +180,12 @@ def load_email_change(request: Request) -> EmailChange:
 def accepted() -> dict:
     return {
         "status": "accepted",
-        "message": "If an account uses this address, a password reset link is on its way to it.",
+        "message": _("If an account uses this address, a password reset link is on its way to it."),
     }
 
 
 def pending_confirmation() -> dict:
     return {
         "status": "pending_confirmation",
-        "message": "If the address can be used, a confirmation link is on its way to it.",
+        "message": _("If the address can be used, a confirmation link is on its way to it."),
     }

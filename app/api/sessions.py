@@ -4,6 +4,7 @@ from flask import request
 from flask_restful import Resource
 
 from .. import services
+from ..i18n import locale_or_default
 from ..timeutil import isoformat
 from . import schemas
 from .limits import per_address, per_ip
@@ -32,17 +33,26 @@ class Login(Resource):
 
 class Me(Resource):
     def get(self):
+        return me_body(current_user()), 200
+
+    def patch(self):
         user = current_user()
-        body = {
-            "id": user.id,
-            "email": user.email,
-            "confirmed": user.is_confirmed,
-            "confirmed_at": isoformat(user.confirmed_at),
-            "created_at": isoformat(user.created_at),
-        }
-        if user.pending_email:
-            body["pending_email"] = user.pending_email
-        return body, 200
+        services.set_locale(user, schemas.load_locale(request))
+        return me_body(user), 200
+
+
+def me_body(user) -> dict:
+    body = {
+        "id": user.id,
+        "email": user.email,
+        "confirmed": user.is_confirmed,
+        "confirmed_at": isoformat(user.confirmed_at),
+        "created_at": isoformat(user.created_at),
+        "locale": locale_or_default(user.locale),
+    }
+    if user.pending_email:
+        body["pending_email"] = user.pending_email
+    return body
 
 
 class LogoutAll(Resource):

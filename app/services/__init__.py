@@ -6,6 +6,7 @@ from .email_change import check_revert_token, request_email_change, revert_email
 from .recovery import check_reset_token, request_password_reset, reset_password
 from .registration import register, resend_confirmation
 from .sessions import authenticate, login, logout_all
+from .users import set_locale
 
 __all__ = [
     "authenticate",
@@ -22,4 +23,5 @@ __all__ = [
     "resend_confirmation",
     "reset_password",
     "revert_email_change",
+    "set_locale",
 ]

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -107,7 +108,7 @@ def _apply_email_change(found: _Confirmation) -> dict:
     except IntegrityError:
         # Someone registered the new address while the change waited for confirmation.
         db.session.rollback()
-        raise TokenInvalid("This address now belongs to another account.") from None
+        raise TokenInvalid(_("This address now belongs to another account.")) from None
     if result.rowcount == 0:
         db.session.rollback()
         return {"status": "already_confirmed"}

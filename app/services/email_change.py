@@ -1,6 +1,7 @@
 """Changing the sign-in address (confirmed from the new inbox) and reverting it from the old one."""
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from .. import outbox, passwords, tokens
@@ -21,7 +22,7 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
     if not passwords.verify_password(user.password_hash, password):
         raise InvalidCredentials()
     if email_key(new_email) == user.email_key:
-        raise ValidationError(fields={"new_email": "This is already your email address."})
+        raise ValidationError(fields={"new_email": _("This is already your email address.")})
     owner = find_user_by_email(new_email)
     if owner is not None:
         outbox.enqueue("email_taken_notice", owner.email, owner)
@@ -50,7 +51,7 @@ def _revert_target(token: str) -> tuple[User, str]:
         raise TokenInvalid()
     owner = find_user_by_email(old_email)
     if owner is not None and owner.id != user.id:
-        raise TokenInvalid("The previous address now belongs to another account.")
+        raise TokenInvalid(_("The previous address now belongs to another account."))
     return user, old_email
 
 
@@ -78,4 +79,4 @@ def revert_email_change(token: str) -> None:
     except IntegrityError:
         # Someone registered the old address between the check and the update.
         db.session.rollback()
-        raise TokenInvalid("The previous address now belongs to another account.") from None
+        raise TokenInvalid(_("The previous address now belongs to another account.")) from None

@@ -11,13 +11,14 @@ from ..timeutil import utcnow
 from .users import user_from_token
 
 
-def request_password_reset(email: str) -> None:
+def request_password_reset(email: str, locale: str) -> None:
     """Queue a reset link for the address; it is sent only if an account uses the address.
 
     The account is looked up when the mail is composed, not here: the request does the
     same work for every address, so neither its answer nor its timing tells who has one.
+    `locale` is the requester's language, for a mail that finds no account's language to use.
     """
-    outbox.enqueue("password_reset", email, None)
+    outbox.enqueue("password_reset", email, None, {"locale": locale})
     db.session.commit()
 
 

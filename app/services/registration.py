@@ -11,8 +11,10 @@ from ..models import User
 from .users import find_user_by_email
 
 
-def register(email: str, password: str) -> None:
+def register(email: str, password: str, locale: str) -> None:
     """Create an unconfirmed account, or mail the owner of the one that exists.
+
+    `locale` is the new account's language; an existing account keeps its own.
 
     Every branch does one Argon2 operation and queues one email, so that neither the
     answer nor its timing tells whether the address has an account.
@@ -20,7 +22,10 @@ def register(email: str, password: str) -> None:
     user = find_user_by_email(email)
     if user is None:
         user = User(
-            email=email, email_key=email_key(email), password_hash=passwords.hash_password(password)
+            email=email,
+            email_key=email_key(email),
+            password_hash=passwords.hash_password(password),
+            locale=locale,
         )
         db.session.add(user)
         try:
@@ -59,11 +64,12 @@ def _register_existing(user: User, password: str) -> None:
     db.session.commit()
 
 
-def resend_confirmation(email: str) -> None:
+def resend_confirmation(email: str, locale: str) -> None:
     """Queue a fresh confirmation link, sent only if the address has an unconfirmed account.
 
     The account is looked up at delivery, not here: the request does the same work for
-    every address, so its timing does not tell which ones have an account.
+    every address, so its timing does not tell which ones have an account. `locale` is the
+    requester's language, for a mail that finds no account's language to use.
     """
-    outbox.enqueue("confirm", email, None)
+    outbox.enqueue("confirm", email, None, {"locale": locale})
     db.session.commit()

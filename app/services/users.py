@@ -31,3 +31,9 @@ def user_from_token(purpose: str, token: Any, max_age: int, size: int) -> tuple[
     if user is None:
         raise TokenInvalid()
     return user, payload[1:]
+
+
+def set_locale(user: User, locale: str) -> None:
+    """Make `locale` (already one we support) the language of the account's mails."""
+    user.locale = locale
+    db.session.commit()
