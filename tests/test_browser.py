@@ -20,7 +20,7 @@ from tests.support.browser import SIZES, Browser, browser_missing, check_accessi
 from tests.support.server import LiveServer
 from tests.support.smtp import SMTPServer, html_part, text_part
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.live_server]
 
 LANGUAGES = ["en", "ko"]
 EXPECTED = {
