@@ -12,6 +12,7 @@ from app import create_app
 from app.addresses import email_key
 from app.extensions import db
 from app.models import User
+from app.timeutil import utcnow
 
 
 @pytest.fixture
@@ -105,3 +106,23 @@ def test_email_lookup_uses_the_unique_index(migrated_app, database):
         assert "Index Scan" in plan or "Index Only Scan" in plan, plan
     else:
         assert "SEARCH users USING INDEX" in plan, plan
+
+
+def test_accounts_that_existed_before_get_the_default_language(migrated_app):
+    migrated_app.config["DEFAULT_LOCALE"] = "ko"  # the configured default, not a fixed "en"
+    with migrated_app.app_context():
+        upgrade(revision="0001")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO users (email, email_key, created_at, registration_conflict,"
+                " token_version, email_change_version)"
+                " VALUES (:email, :email, :now, :no, 0, 0)"
+            ),
+            {"email": "ann@example.com", "now": utcnow(), "no": False},
+        )
+        db.session.commit()
+        upgrade()
+        assert db.session.scalar(sa.select(User.locale)) == "ko"
+        db.session.remove()  # an open read would block the ALTER TABLE on PostgreSQL
+        downgrade(revision="0001")
+        assert "locale" not in {c["name"] for c in sa.inspect(db.engine).get_columns("users")}
