@@ -107,6 +107,16 @@ def error_response(status: int, code: str, message: str, fields=None, headers=No
     return response
 
 
+def _limit_in_words(e: HTTPException) -> str:
+    """The limit that was hit, in the answer's language (Flask-Limiter words it in English)."""
+    item = getattr(getattr(e, "limit", None), "limit", None)  # limits.RateLimitItem
+    if item is None:
+        return e.description or ""
+    from .i18n import format_rate
+
+    return format_rate(item.amount, item.multiples, item.GRANULARITY.name)
+
+
 def register_error_handlers(
     app: Flask, page_for: Callable[[ApiError], Response | None] | None = None
 ) -> None:
@@ -136,7 +146,7 @@ def register_error_handlers(
         if status == 429:
             message = gettext(
                 "Too many requests (%(limit)s): slow down and try again later.",
-                limit=e.description,
+                limit=_limit_in_words(e),
             )
         return error_response(status, code, message, headers=headers)
 

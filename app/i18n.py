@@ -5,6 +5,7 @@ from pathlib import Path
 from babel.units import format_unit
 from flask import current_app
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 # The language the message ids are written in: it needs no catalog.
 SOURCE_LOCALE = "en"
@@ -54,3 +55,9 @@ def format_duration(seconds: int) -> str:
     else:
         count, unit = seconds, "duration-second"
     return format_unit(count, unit, locale=get_locale() or default_locale())
+
+
+def format_rate(amount: int, multiples: int, granularity: str) -> str:
+    """A rate limit in words: '10 per 1 minute', '1분에 10회'."""
+    period = format_unit(multiples, f"duration-{granularity}", locale=get_locale() or "en")
+    return _("%(count)d per %(period)s", count=amount, period=period)

@@ -419,3 +419,18 @@ def test_the_reset_form_shows_the_reason_in_the_pages_language(client, make_user
     assert page.status_code == 400
     html = page.get_data(as_text=True)
     assert 'id="password-error"' in html and "8자 이상이어야 합니다." in html
+
+
+def test_a_rate_limit_is_worded_in_the_answers_language(app_factory):
+    client = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="1/minute").test_client()
+    body = {"email": ADDRESS, "password": PASSWORD}
+    client.post("/login", json=body)
+    english = client.post("/login", json=body)
+    korean = client.post("/login", json=body, headers=KOREAN)
+    assert english.status_code == korean.status_code == 429
+    assert korean.json["error"]["code"] == "rate_limited"
+    assert "(1 per 1 minute)" in english.json["error"]["message"]
+    assert (
+        korean.json["error"]["message"]
+        == "요청이 너무 많습니다(1분에 1회). 잠시 후 다시 시도해 주십시오."
+    )
