@@ -434,3 +434,9 @@ def test_a_rate_limit_is_worded_in_the_answers_language(app_factory):
         korean.json["error"]["message"]
         == "요청이 너무 많습니다(1분에 1회). 잠시 후 다시 시도해 주십시오."
     )
+
+
+def test_a_null_locale_is_as_if_none_were_given(client, smtp_server):
+    body = {"email": ADDRESS, "password": PASSWORD, "locale": None}
+    assert client.post("/register", json=body, headers=KOREAN).status_code == 202
+    _assert_korean("confirm", smtp_server.wait_for(1)[0])
