@@ -100,6 +100,12 @@ class Config:
     # Off only in tests that drive delivery by hand.
     OUTBOX_AUTODISPATCH = True
 
+    # --- Webhooks (events for other services) ---
+    # Both unset: no events are queued. Both set: every lifecycle event is POSTed, signed.
+    WEBHOOK_URL = env_str("WEBHOOK_URL")
+    WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")  # Standard Webhooks form: whsec_ + base64
+    WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
+
     # --- HTTP ---
     MAX_CONTENT_LENGTH = 64 * 1024
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
@@ -146,6 +152,9 @@ class TestingConfig(Config):
     MAIL_BACKEND = "console"
     MAIL_TIMEOUT = 5
     CELERY_BROKER_URL = None
+    WEBHOOK_URL = None
+    WEBHOOK_SECRET = None
+    WEBHOOK_TIMEOUT = 10
     # Cheap hashing keeps the suite fast; production parameters are tested separately.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024

@@ -1,5 +1,7 @@
 """The application factory."""
 
+import base64
+import binascii
 import logging
 import os
 from pathlib import Path
@@ -63,6 +65,37 @@ def check_settings(app: Flask) -> None:
         raise ConfigError("MAIL_BACKEND must be smtp or console")
     if backend == "smtp" and not config.get("MAIL_SERVER"):
         raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER")
+    check_webhook_settings(config)
+
+
+# Standard Webhooks asks for a key of 24 to 64 random bytes.
+MIN_WEBHOOK_SECRET_BYTES = 24
+
+
+def check_webhook_settings(config) -> None:
+    """WEBHOOK_URL and WEBHOOK_SECRET come together, well formed; the secret is never echoed."""
+    url, secret = config.get("WEBHOOK_URL"), config.get("WEBHOOK_SECRET")
+    if bool(url) != bool(secret):
+        # Half a configuration would either send unsigned events or silently send none.
+        raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET must be set together")
+    timeout = config.get("WEBHOOK_TIMEOUT")
+    if not isinstance(timeout, int) or timeout <= 0:
+        raise ConfigError("WEBHOOK_TIMEOUT must be a positive number of seconds")
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("WEBHOOK_URL must be an absolute http(s) URL")
+    prefix = "whsec_"
+    try:
+        key = base64.b64decode(secret.removeprefix(prefix), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not secret.startswith(prefix) or len(key) < MIN_WEBHOOK_SECRET_BYTES:
+        raise ConfigError(
+            f"WEBHOOK_SECRET must be {prefix} followed by the base64 of at least "
+            f"{MIN_WEBHOOK_SECRET_BYTES} random bytes"
+        )
 
 
 def configure_logging() -> None:
