@@ -15,8 +15,10 @@ from app.extensions import db
 from app.models import OutboxEmail, User
 from app.timeutil import isoformat, utcnow
 from tests.support.accounts import NEW_PASSWORD, PASSWORD, access_token, bearer
+from tests.support.celery_worker import CeleryProcess
 from tests.support.outbox import outbox_rows
 from tests.support.receiver import HANG, WebhookReceiver
+from tests.support.server import TEST_SECRET_KEY
 from tests.support.smtp import token_in
 from tests.support.waiting import wait_until
 
@@ -181,6 +183,8 @@ def run_lifecycle(app, smtp_server, receiver) -> list[tuple]:
 
 
 def assert_each_delivered_once_and_clean(app, receiver, expected: list[tuple]) -> None:
+    # The receiver answers before the sender records the row as sent.
+    wait_until(lambda: all(r.status == "sent" for r in event_rows(app)), 10, "rows marked sent")
     assert receiver.events() == expected
     requests = list(receiver.requests)
     assert all(r.verified for r in requests), [r.problem for r in requests if not r.verified]
@@ -508,3 +512,40 @@ def test_events_queued_while_webhooks_were_on_wait_when_they_are_off(webhook_app
     assert "retry=1" in send(off)
     [row] = event_rows(off)
     assert row.status == "pending" and "not set" in row.last_error
+
+
+# --- Celery mode: the same events, through a real worker ---
+
+
+@pytest.fixture
+def celery_worker(database, smtp_server, redis_url, receiver, tmp_path):
+    """A real `celery worker` process sending mail to the test's SMTP server, events to its
+    receiver, with tasks from the test's own Redis database (emptied by redis_url)."""
+    worker = CeleryProcess(
+        "worker",
+        database_url=database.url,
+        smtp_port=smtp_server.port,
+        broker_url=redis_url,
+        workdir=tmp_path,
+        WEBHOOK_URL=receiver.url,
+        WEBHOOK_SECRET=SECRET,
+    ).start()
+    try:
+        yield worker.wait_ready()
+    finally:
+        worker.stop()
+
+
+@pytest.mark.slow
+def test_in_celery_mode_the_lifecycle_events_arrive_through_a_worker(
+    webhook_app, smtp_server, receiver, redis_url, celery_worker
+):
+    # The worker mints the links: this app must read them with the worker's key.
+    app = webhook_app(CELERY_BROKER_URL=redis_url, SECRET_KEY=TEST_SECRET_KEY)
+    try:
+        expected = run_lifecycle(app, smtp_server, receiver)
+        assert_each_delivered_once_and_clean(app, receiver, expected)
+    finally:
+        app.extensions["celery"].close()
+    # The worker, not this process, sent them (this app has no dispatcher thread).
+    assert "Task app.tasks.deliver_email" in "\n".join(celery_worker.output)
