@@ -107,15 +107,7 @@ def post(event: Event) -> None:
     if not is_enabled():
         # Queued while webhooks were on; kept for when they are configured again.
         raise DeliveryFailed("WEBHOOK_URL and WEBHOOK_SECRET are not set", permanent=False)
-    timestamp = utcnow()  # per attempt: receivers reject old timestamps to stop replays
-    signature = Webhook(config["WEBHOOK_SECRET"]).sign(event.message_id, timestamp, event.body)
-    headers = {
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        "webhook-id": event.message_id,
-        "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": signature,
-    }
+    headers = signed_headers(event)
     try:
         # The signed string, byte for byte. Never a redirect: the URL is only the configured one.
         # stream: the answer's body is never read, so a receiver cannot make us download much.
@@ -136,6 +128,21 @@ def post(event: Event) -> None:
         raise DeliveryFailed(_network_error(error), permanent=False) from None
     with response:
         _judge(response.status_code, response.headers)
+
+
+def signed_headers(event: Event) -> dict[str, str]:
+    """The headers of one attempt: the event's fixed id, this moment, the signature of both."""
+    timestamp = utcnow()  # per attempt: receivers reject old timestamps to stop replays
+    signature = Webhook(current_app.config["WEBHOOK_SECRET"]).sign(
+        event.message_id, timestamp, event.body
+    )
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event.message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature,
+    }
 
 
 def _judge(status: int, headers) -> None:

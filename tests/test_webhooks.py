@@ -549,3 +549,38 @@ def test_in_celery_mode_the_lifecycle_events_arrive_through_a_worker(
         app.extensions["celery"].close()
     # The worker, not this process, sent them (this app has no dispatcher thread).
     assert "Task app.tasks.deliver_email" in "\n".join(celery_worker.output)
+
+
+# --- the README's receiver works as printed ---
+
+
+def readme_receiver(monkeypatch):
+    """The Python receiver of the README's Events section, run as printed."""
+    from tests.support.server import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Events\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    namespace: dict = {"__name__": "__main__"}  # as `python receiver.py` would run it
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace["app"].test_client()
+
+
+def test_the_readme_receiver_verifies_what_the_service_signs(webhook_app, monkeypatch):
+    from app import webhooks
+
+    receiver_client = readme_receiver(monkeypatch)
+    app = webhook_app(OUTBOX_AUTODISPATCH=False)
+    register(app.test_client(), ANN)
+    [row] = event_rows(app)
+    with app.app_context():
+        event = webhooks.build(db.session.get(OutboxEmail, row.id))
+        headers = webhooks.signed_headers(event)
+    answer = receiver_client.post("/hooks/accounts", data=event.body, headers=headers)
+    assert answer.status_code == 204
+    assert (
+        receiver_client.post("/hooks/accounts", data=event.body, headers=headers).status_code == 204
+    )
+    forged = event.body.replace(ANN, "mallory@example.com")
+    assert receiver_client.post("/hooks/accounts", data=forged, headers=headers).status_code == 400
