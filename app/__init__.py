@@ -117,6 +117,15 @@ def _webhook_checks(config) -> list[tuple[str, str]]:
     timeout = config.get("WEBHOOK_TIMEOUT")
     if not isinstance(timeout, int) or timeout < 1:
         found.append(("WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT must be a whole number of seconds, >= 1"))
+    elif url and config["OUTBOX_LEASE_SECONDS"] <= 2 * timeout:
+        # Connecting and waiting for the answer each get WEBHOOK_TIMEOUT; a lease that runs
+        # out first lets a second worker send the same event.
+        found.append(
+            (
+                "OUTBOX_LEASE_SECONDS",
+                "OUTBOX_LEASE_SECONDS must be longer than twice WEBHOOK_TIMEOUT",
+            )
+        )
     return found
 
 

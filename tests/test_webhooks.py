@@ -86,6 +86,7 @@ URL = "https://hooks.example.com/accounts"
         ({"WEBHOOK_URL": "ftp://hooks.example.com/x", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
         ({"WEBHOOK_URL": "/accounts/hooks", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
         ({"WEBHOOK_URL": "https://", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
+        ({"WEBHOOK_URL": URL, "WEBHOOK_SECRET": SECRET, "WEBHOOK_TIMEOUT": 60}, "OUTBOX_LEASE"),
         ({"WEBHOOK_TIMEOUT": 0}, "WEBHOOK_TIMEOUT"),
         ({"WEBHOOK_TIMEOUT": -5}, "WEBHOOK_TIMEOUT"),
     ],
