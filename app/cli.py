@@ -13,7 +13,7 @@ from .extensions import db
 from .models import OUTBOX_STATUSES, OutboxEmail
 from .timeutil import isoformat
 
-outbox_cli = AppGroup("outbox", help="Inspect and deliver the email outbox.")
+outbox_cli = AppGroup("outbox", help="Inspect and deliver the outbox (emails, webhook events).")
 
 
 @outbox_cli.command("list")

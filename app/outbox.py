@@ -223,8 +223,9 @@ def _describe(error: Exception) -> str:
 def _next_attempt_in(error: Exception, attempts: int) -> timedelta:
     """The backoff, or longer when a webhook receiver asked for a longer pause (Retry-After)."""
     delay = retry_delay(attempts)
-    asked = getattr(error, "retry_after", None)
-    return max(delay, asked) if asked is not None else delay
+    if isinstance(error, webhooks.DeliveryFailed) and error.retry_after is not None:
+        return max(delay, error.retry_after)
+    return delay
 
 
 def retry_delay(attempts: int) -> timedelta:
