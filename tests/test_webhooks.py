@@ -260,6 +260,12 @@ def test_re_registering_an_address_sends_no_user_registered(webhook_app, smtp_se
     send(app)
     kinds = [row.kind for row in event_rows(app)]
     assert kinds == ["webhook:user.registered", "webhook:user.confirmed"]
+    # The operator's listing shows events beside mails, and counts both.
+    listing = app.test_cli_runner().invoke(args=["outbox", "list"]).output
+    assert "webhook:user.confirmed" in listing and "to=webhook" in listing
+    assert "already_registered" in listing and f"to={ANN}" in listing
+    assert "pending=0 sent=8 failed=0" in listing  # 6 mails (one password_set), 2 events
+    assert "webhook events: pending=0 sent=2 failed=0" in listing
     assert [r.event["type"] for r in receiver.delivered()] == ["user.registered", "user.confirmed"]
 
 
