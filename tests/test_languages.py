@@ -349,6 +349,7 @@ def test_errors_in_korean_keep_their_status_and_code(client, method, path, kwarg
     assert english.json["error"]["code"] == korean.json["error"]["code"] == code
     assert english.headers["Content-Language"] == "en"
     assert korean.headers["Content-Language"] == "ko"
+    assert "Accept-Language" in korean.headers["Vary"]
     assert not HANGUL.search(english.json["error"]["message"])
     assert HANGUL.search(korean.json["error"]["message"])
     fields = korean.json["error"].get("fields", {})

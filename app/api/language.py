@@ -38,4 +38,5 @@ def register_language_hooks(app: Flask) -> None:
         # The human texts (message, fields, pages) are in this language; codes never vary.
         if response.mimetype in ("application/json", "text/html"):
             response.headers["Content-Language"] = str(get_locale())
+            response.vary.add("Accept-Language")
         return response
