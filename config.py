@@ -57,6 +57,12 @@ class Config:
     EMAIL_REVERT_TOKEN_MAX_AGE = env_int("EMAIL_REVERT_TOKEN_MAX_AGE", 7 * 24 * 3600)
     ACCESS_TOKEN_MAX_AGE = env_int("ACCESS_TOKEN_MAX_AGE", 3600)
 
+    # --- Verification codes (mailed beside confirmation and reset links) ---
+    VERIFICATION_CODE_LENGTH = env_int("VERIFICATION_CODE_LENGTH", 6)  # digits, 6 to 10
+    VERIFICATION_CODE_MAX_AGE = env_int("VERIFICATION_CODE_MAX_AGE", 3600)
+    # Wrong codes per address in 15 minutes before its codes die (20 a day at most, always).
+    VERIFICATION_CODE_MAX_ATTEMPTS = env_int("VERIFICATION_CODE_MAX_ATTEMPTS", 5)
+
     # --- Database ---
     # None means: an SQLite file in the instance folder (filled in by create_app).
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL")
@@ -117,6 +123,8 @@ class Config:
     RATELIMIT_PER_ADDRESS = env_str("RATELIMIT_PER_ADDRESS", "5/minute;20/hour")
     # /password/reset hashes a password per request: bounded like sign-in.
     RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "10/minute;100/hour")
+    # POST /confirm/code per client IP (the per-address guess cap is in the database).
+    RATELIMIT_CONFIRM_CODE = env_str("RATELIMIT_CONFIRM_CODE", "10/minute;100/hour")
     # Failed sign-ins per address: NIST SP 800-63B caps them at 100 before a lock-out.
     RATELIMIT_LOGIN_PER_ADDRESS = env_str("RATELIMIT_LOGIN_PER_ADDRESS", "10/minute;100/hour")
     # Redis unreachable: the same limits, counted per process in memory (never a 500).

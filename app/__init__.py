@@ -58,6 +58,12 @@ def check_settings(app: Flask) -> None:
         template = config.get(name)
         if template and "{token}" not in template:
             raise ConfigError(f"{name} must contain {{token}}")
+    if not 6 <= config["VERIFICATION_CODE_LENGTH"] <= 10:
+        raise ConfigError("VERIFICATION_CODE_LENGTH must be between 6 and 10")
+    if config["VERIFICATION_CODE_MAX_AGE"] <= 0:
+        raise ConfigError("VERIFICATION_CODE_MAX_AGE must be a positive number of seconds")
+    if not 1 <= config["VERIFICATION_CODE_MAX_ATTEMPTS"] <= 20:
+        raise ConfigError("VERIFICATION_CODE_MAX_ATTEMPTS must be between 1 and 20")
     backend = config.get("MAIL_BACKEND")
     if backend not in (None, "smtp", "console"):
         raise ConfigError("MAIL_BACKEND must be smtp or console")

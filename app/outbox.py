@@ -181,7 +181,9 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
         return "lease_lost"
     try:
         message = emails.compose(row)
-        db.session.rollback()  # end the read transaction before the slow network part
+        # Store the codes the message carries before it leaves (they are useless unsent),
+        # and end the transaction before the slow network part.
+        db.session.commit()
         emails.transmit(message)
     except emails.NothingToSend as reason:
         db.session.rollback()

@@ -4,7 +4,7 @@ from flask import Flask
 from flask_restful import Api
 
 from .account import EmailChange, EmailRevert, PasswordForgot, PasswordReset
-from .confirmation import Confirmation
+from .confirmation import CodeConfirmation, Confirmation
 from .docs import OpenApiDocument
 from .health import Health
 from .registration import ConfirmationResend, Registration
@@ -13,6 +13,7 @@ from .sessions import Login, LogoutAll, Me
 ROUTES = [
     (Registration, "/register", "register"),
     (Confirmation, "/confirm", "confirm"),
+    (CodeConfirmation, "/confirm/code", "confirm_code"),
     (ConfirmationResend, "/confirm/resend", "confirm_resend"),
     (Login, "/login", "login"),
     (Me, "/me", "me"),

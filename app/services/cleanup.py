@@ -4,13 +4,14 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
+from .. import codes
 from ..extensions import db
 from ..models import OutboxEmail, User
 from ..timeutil import utcnow
 
 
 def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
-    """Delete unconfirmed accounts created more than older_than ago (and their mails); the count.
+    """Delete unconfirmed accounts created more than older_than ago (their mails, codes); the count.
 
     An abandoned sign-up holds its address: nobody else can register it, and whoever made it
     may have pre-registered someone else's address. Confirmed accounts are never touched.
@@ -29,5 +30,6 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
         .where(OutboxEmail.user_id.is_not(None), OutboxEmail.user_id.not_in(select(User.id)))
         .execution_options(synchronize_session=False)
     )
+    codes.remove_orphans()
     db.session.commit()
     return result.rowcount
