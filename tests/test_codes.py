@@ -495,3 +495,14 @@ def test_guess_counts_are_filed_under_a_hash_not_the_address(app, client):
     with app.app_context():
         [key] = db.session.scalars(sa.select(CodeGuesses.address_hash)).all()
     assert "nobody" not in key and re.fullmatch(r"[0-9a-f]+", key)
+
+
+def test_only_the_three_newest_codes_of_an_address_work(client, smtp_server):
+    register(client)
+    for count in range(2, 5):
+        assert client.post("/confirm/resend", json={"email": ADDRESS}).status_code == 202
+        smtp_server.wait_for(count)
+    first, second, *_ = [code_in(m) for m in smtp_server.messages_to(ADDRESS)]
+    # Each code compared is one more chance for a guess: mails cannot multiply the odds.
+    assert error_code(confirm_code(client, first)) == "code_invalid"
+    assert confirm_code(client, second).json == {"status": "confirmed"}
