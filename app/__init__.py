@@ -6,12 +6,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from config import DEVELOPMENT_SECRET_KEY, MIN_SECRET_KEY_LENGTH, config_for
+from config import (
+    DEVELOPMENT_SECRET_KEY,
+    MIN_SECRET_KEY_LENGTH,
+    PROBLEMS,
+    ConfigError,
+    config_for,
+)
 
-
-class ConfigError(RuntimeError):
-    """A setting that makes the service unsafe or unable to run; the message says which."""
+__all__ = ["ConfigError", "create_app"]
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -40,35 +46,57 @@ def load_config(app: Flask, config_name: str | None, overrides: dict | None) -> 
 
 
 def check_settings(app: Flask) -> None:
-    """Refuse to start with a setting that is missing, unsafe or malformed."""
-    config = app.config
+    """Refuse to start with a setting that is missing, unsafe or malformed: one line names all."""
+    problems = dict(PROBLEMS)  # values refused as config.py read them
+    for name, why in _cross_checks(app.config):
+        problems.setdefault(name, why)
+    if problems:
+        raise ConfigError("; ".join(problems.values()))
+
+
+def _cross_checks(config) -> list[tuple[str, str]]:
+    """Rules that involve the final config (overrides included) or several settings at once."""
+    found = []
     env = config["ENV_NAME"]
     key = config.get("SECRET_KEY")
     if env not in ("development", "testing"):
         if not key:
-            raise ConfigError("SECRET_KEY is required outside development and testing")
-        if key == DEVELOPMENT_SECRET_KEY:
-            raise ConfigError("SECRET_KEY is the development default; set a secret one")
-        if len(key) < MIN_SECRET_KEY_LENGTH:
-            raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+            found.append(("SECRET_KEY", "SECRET_KEY is required outside development and testing"))
+        elif key == DEVELOPMENT_SECRET_KEY:
+            found.append(("SECRET_KEY", "SECRET_KEY is the development default; set a secret one"))
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            found.append(
+                ("SECRET_KEY", f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+            )
     base = urlsplit(config.get("PUBLIC_BASE_URL") or "")
     if base.scheme not in ("http", "https") or not base.netloc:
-        raise ConfigError("PUBLIC_BASE_URL must be an absolute http(s) URL")
+        found.append(("PUBLIC_BASE_URL", "PUBLIC_BASE_URL must be an absolute http(s) URL"))
     for name in ("CONFIRM_URL_TEMPLATE", "RESET_URL_TEMPLATE"):
         template = config.get(name)
         if template and "{token}" not in template:
-            raise ConfigError(f"{name} must contain {{token}}")
-    if not 6 <= config["VERIFICATION_CODE_LENGTH"] <= 10:
-        raise ConfigError("VERIFICATION_CODE_LENGTH must be between 6 and 10")
-    if config["VERIFICATION_CODE_MAX_AGE"] <= 0:
-        raise ConfigError("VERIFICATION_CODE_MAX_AGE must be a positive number of seconds")
-    if not 1 <= config["VERIFICATION_CODE_MAX_ATTEMPTS"] <= 20:
-        raise ConfigError("VERIFICATION_CODE_MAX_ATTEMPTS must be between 1 and 20")
+            found.append((name, f"{name} must contain {{token}}"))
     backend = config.get("MAIL_BACKEND")
     if backend not in (None, "smtp", "console"):
-        raise ConfigError("MAIL_BACKEND must be smtp or console")
+        found.append(("MAIL_BACKEND", "MAIL_BACKEND must be smtp or console"))
     if backend == "smtp" and not config.get("MAIL_SERVER"):
-        raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER")
+        found.append(("MAIL_BACKEND", "MAIL_BACKEND=smtp needs MAIL_SERVER"))
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        # STARTTLS on an implicit-TLS connection: every send would fail.
+        found.append(("MAIL_USE_SSL", "MAIL_USE_SSL cannot be on together with MAIL_USE_TLS"))
+    if config["OUTBOX_LEASE_SECONDS"] <= config["MAIL_TIMEOUT"]:
+        # A lease shorter than one SMTP exchange lets a second worker send the same mail.
+        found.append(
+            ("OUTBOX_LEASE_SECONDS", "OUTBOX_LEASE_SECONDS must be longer than MAIL_TIMEOUT")
+        )
+    if config["ARGON2_MEMORY_COST"] < 8 * config["ARGON2_PARALLELISM"]:
+        found.append(
+            ("ARGON2_MEMORY_COST", "ARGON2_MEMORY_COST must be at least 8 x ARGON2_PARALLELISM")
+        )
+    try:
+        make_url(config["SQLALCHEMY_DATABASE_URI"]).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        found.append(("DATABASE_URL", "DATABASE_URL is not a database URL SQLAlchemy can use"))
+    return found
 
 
 def configure_logging() -> None:
@@ -85,7 +113,10 @@ def configure_logging() -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (the models must be known to Alembic and create_all)
+    from . import (
+        models,  # noqa: F401  (the models must be known to Alembic and create_all)
+        outbox,
+    )
     from .extensions import db, limiter, mail, migrate
 
     db.init_app(app)
@@ -97,22 +128,15 @@ def init_extensions(app: Flask) -> None:
     )
     mail.init_app(app)
     limiter.init_app(app)
-    if app.config.get("CELERY_BROKER_URL"):
-        from .tasks import celery_init_app
-
-        celery_init_app(app)
-    else:
-        from .outbox import dispatcher_for
-
-        dispatcher = dispatcher_for(app)
-        # Also sweeps for retries that fall due, so start it with the first request.
-        app.before_request(dispatcher.start)
+    outbox.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:
+    from .api.pages import error_page
     from .errors import register_error_handlers as register
 
-    register(app)
+    # JSON everywhere; a page only for a browser on an emailed-link flow (the api decides who).
+    register(app, page_for=error_page)
 
 
 def register_http(app: Flask) -> None:

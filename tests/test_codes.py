@@ -2,19 +2,18 @@
 
 import logging
 import re
-import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
-from app import ConfigError, create_app
 from app.extensions import db
 from app.models import CodeGuesses, VerificationCode
 from app.timeutil import utcnow
 from tests.support.accounts import NEW_PASSWORD, PASSWORD, access_token, bearer, login
 from tests.support.smtp import code_in, html_part, text_part, token_in
+from tests.support.waiting import wait_until
 
 ADDRESS = "ann@example.com"
 NEW = "new-home@example.com"
@@ -69,21 +68,6 @@ def test_code_length_and_lifetime_follow_the_settings(app_factory, smtp_server):
     message = mailed(smtp_server, 1)
     assert re.fullmatch(r"\d{8}", code_in(message))
     assert "The code is valid for 30 minutes" in text_part(message)
-
-
-@pytest.mark.parametrize(
-    "setting, value",
-    [
-        ("VERIFICATION_CODE_LENGTH", 5),
-        ("VERIFICATION_CODE_LENGTH", 11),
-        ("VERIFICATION_CODE_MAX_AGE", 0),
-        ("VERIFICATION_CODE_MAX_ATTEMPTS", 0),
-        ("VERIFICATION_CODE_MAX_ATTEMPTS", 21),
-    ],
-)
-def test_code_settings_out_of_range_stop_the_start(setting, value):
-    with pytest.raises(ConfigError, match=setting):
-        create_app("testing", {setting: value})
 
 
 # --- flows through real SMTP ---
@@ -464,11 +448,11 @@ def test_a_whole_code_flow_logs_no_code(app_factory, smtp_server, caplog):
     client.post("/password/forgot", json={"email": ADDRESS})
     reset = code_in(mailed(smtp_server, 2))
     assert reset_code(client, reset).status_code == 200
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(
-        "outbox row 2 sent" in record.getMessage() for record in caplog.records
-    ):
-        time.sleep(0.02)
+    # The server has the mail a moment before the dispatcher marks the row sent and logs it.
+    wait_until(
+        lambda: any("outbox row 2 sent" in r.getMessage() for r in caplog.records),
+        what="the delivery log line",
+    )
     text = "\n".join(
         f"{record.getMessage()} {record.args!r} {record.exc_text or ''}"
         for record in caplog.records

@@ -12,9 +12,8 @@ from app.purposes.access import Access
 from app.purposes.confirm_email import ConfirmEmail
 from app.purposes.reset_password import ResetPassword
 from app.timeutil import utcnow
+from tests.support.accounts import PASSWORD
 from tests.support.smtp import token_in
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
