@@ -490,3 +490,14 @@ def test_only_the_three_newest_codes_of_an_address_work(client, smtp_server):
     # Each code compared is one more chance for a guess: mails cannot multiply the odds.
     assert error_code(confirm_code(client, first)) == "code_invalid"
     assert confirm_code(client, second).json == {"status": "confirmed"}
+
+
+def test_change_code_for_an_address_taken_meanwhile_is_code_invalid(client, make_user, smtp_server):
+    make_user(ADDRESS)
+    session = access_token(client, ADDRESS)
+    client.post("/me/email", json={"new_email": NEW, "password": PASSWORD}, headers=bearer(session))
+    code = code_in(mailed(smtp_server, 2, NEW))
+    make_user(NEW)  # someone else signed up with the new address while the change waited
+    response = confirm_code(client, code, NEW)
+    assert error_code(response) == "code_invalid"
+    assert login(client, ADDRESS).status_code == 200

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import codes, outbox
 from ..addresses import email_key
-from ..errors import TokenInvalid
+from ..errors import CodeInvalid, TokenInvalid
 from ..extensions import db
 from ..models import User, VerificationCode
 from ..purposes import change_email as change_email_token
@@ -81,7 +81,11 @@ def confirm_email(token: str) -> dict:
 
 def confirm_email_by_code(email: str, code: str) -> dict:
     """Confirm with the code of a confirmation mail sent to email: as confirm_email does."""
-    return _confirm(redeem_code(CONFIRM_PURPOSES, email, code, _resolve_code))
+    found = redeem_code(CONFIRM_PURPOSES, email, code, _resolve_code)
+    try:
+        return _confirm(found)
+    except TokenInvalid as error:  # the new address was taken meanwhile: the code is dead too
+        raise CodeInvalid(error.message) from None
 
 
 def _confirm(found: _Confirmation) -> dict:
