@@ -91,7 +91,14 @@ def confirm_email_by_code(email: str, code: str) -> dict:
 def _confirm(found: _Confirmation) -> dict:
     if found.change:
         return _apply_email_change(found)
-    user = found.user
+    return mark_confirmed(found.user)
+
+
+def mark_confirmed(user: User) -> dict:
+    """Confirm a new account's address, however the inbox was proven, and queue user.confirmed.
+
+    Confirming twice answers already_confirmed and queues nothing.
+    """
     # A conditional update: of concurrent confirmations exactly one sees a row change.
     result = db.session.execute(
         update(User)
@@ -105,6 +112,7 @@ def _confirm(found: _Confirmation) -> dict:
     db.session.refresh(user)
     # Confirmed by link or by code: no other code of the sign-up mails works any more.
     codes.end(user.id, ConfirmEmail.purpose)
+    outbox.enqueue_event("user.confirmed", user)
     answer = {"status": "confirmed"}
     if user.registration_conflict:
         # Pre-hijacking defence: the address was registered with several passwords, and
@@ -122,6 +130,7 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if found.new_email is None:
         db.session.rollback()
         return {"status": "already_confirmed"}
+    previous_email = found.user.email
     # The unique index on email_key is checked by the UPDATE itself, not at commit.
     try:
         result = db.session.execute(
@@ -142,5 +151,6 @@ def _apply_email_change(found: _Confirmation) -> dict:
         db.session.rollback()
         return {"status": "already_confirmed"}
     codes.end(found.user.id, ChangeEmail.purpose)
+    outbox.enqueue_event("user.email_changed", found.user, previous_email=previous_email)
     db.session.commit()
     return {"status": "email_changed"}

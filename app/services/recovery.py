@@ -99,4 +99,7 @@ def _set_password(user: User, password: str, used_up: type[ApiError]) -> None:
         raise used_up()
     # Reset by link or by code: no other reset code of this account works any more.
     codes.end(user.id, ResetPassword.purpose)
+    if user.confirmed_at is None:
+        outbox.enqueue_event("user.confirmed", user)  # the reset link proved the inbox
+    outbox.enqueue_event("user.password_reset", user)
     db.session.commit()
