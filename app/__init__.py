@@ -113,7 +113,10 @@ def configure_logging() -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (the models must be known to Alembic and create_all)
+    from . import (
+        models,  # noqa: F401  (the models must be known to Alembic and create_all)
+        outbox,
+    )
     from .extensions import db, limiter, mail, migrate
 
     db.init_app(app)
@@ -125,16 +128,7 @@ def init_extensions(app: Flask) -> None:
     )
     mail.init_app(app)
     limiter.init_app(app)
-    if app.config.get("CELERY_BROKER_URL"):
-        from .tasks import celery_init_app
-
-        celery_init_app(app)
-    else:
-        from .outbox import dispatcher_for
-
-        dispatcher = dispatcher_for(app)
-        # Also sweeps for retries that fall due, so start it with the first request.
-        app.before_request(dispatcher.start)
+    outbox.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

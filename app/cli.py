@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -47,11 +47,9 @@ def retry_outbox(row_id: int) -> None:
     """Put a failed row back in the queue, due now."""
     if not outbox.retry_failed(row_id):
         raise click.ClickException(f"no failed outbox row with id {row_id}")
-    if current_app.config.get("CELERY_BROKER_URL"):
-        from .tasks import enqueue_delivery
-
-        enqueue_delivery([row_id])
-    # Without Celery the web process's next sweep delivers it (or run `flask outbox send`).
+    # With Celery a task is queued; in-process, the web process's next sweep delivers it
+    # (or run `flask outbox send`).
+    outbox.dispatch([row_id])
     click.echo(f"row {row_id} queued again")
 
 

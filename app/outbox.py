@@ -1,5 +1,6 @@
 """The email outbox: rows written in the caller's transaction, delivered after commit."""
 
+import atexit
 import logging
 import os
 import random
@@ -8,6 +9,7 @@ import threading
 import uuid
 from datetime import timedelta
 from email.utils import make_msgid
+from typing import Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
@@ -41,29 +43,54 @@ def enqueue(kind: str, recipient: str, user: User | None, payload: dict | None =
     db.session.info.setdefault("outbox_new_ids", []).append(row.id)
 
 
-@event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
     ids = session.info.pop("outbox_new_ids", None)
     if ids:
         dispatch(ids)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, previous_transaction) -> None:
     session.info.pop("outbox_new_ids", None)
 
 
-def dispatch(ids: list[int]) -> None:
-    """Start delivery of freshly committed rows, off the request path."""
-    app = current_app._get_current_object()
-    if not app.config.get("OUTBOX_AUTODISPATCH", True):
-        return
-    if app.config.get("CELERY_BROKER_URL"):
-        from .tasks import enqueue_delivery
+def init_app(app: Flask) -> None:
+    """Choose, once, who delivers this app's rows, and hand them over after each commit.
 
-        enqueue_delivery(ids)
+    Celery workers when CELERY_BROKER_URL is set; otherwise a thread in this process; no one
+    when OUTBOX_AUTODISPATCH is off (tests and operators run `flask outbox send`).
+    """
+    broker = app.config.get("CELERY_BROKER_URL")
+    if broker:
+        # Imported only in this mode: Celery is heavy and the in-process mode never needs it.
+        from . import tasks
+
+        tasks.celery_init_app(app)  # workers and beat run from this app, dispatching or not
+    delivery: Delivery
+    if not app.config.get("OUTBOX_AUTODISPATCH", True):
+        delivery = ManualDelivery()
+    elif broker:
+        delivery = tasks.CeleryDelivery()
     else:
-        dispatcher_for(app).wake()
+        delivery = ThreadDelivery(app)
+        # The thread also sweeps for retries that fall due, so start it with the first request.
+        app.before_request(delivery.dispatcher.start)
+    app.extensions["outbox"] = delivery
+    # Session events are global; one listener serves every app (it asks current_app).
+    if not event.contains(Session, "after_commit", _dispatch_after_commit):
+        event.listen(Session, "after_commit", _dispatch_after_commit)
+        event.listen(Session, "after_soft_rollback", _forget_after_rollback)
+
+
+def dispatch(ids: list[int]) -> None:
+    """Hand freshly committed (or re-queued) rows to this app's delivery, off the request path."""
+    current_app.extensions["outbox"].dispatch(ids)
+
+
+def shutdown(app: Flask) -> None:
+    """Stop this app's delivery (the in-process thread); for tests and orderly exits."""
+    delivery = app.extensions.get("outbox")
+    if delivery is not None:
+        delivery.close()
 
 
 # --- claiming and delivering ---
@@ -301,8 +328,12 @@ class Dispatcher:
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="outbox-dispatcher", daemon=True)
             self._thread.start()
+            # A daemon thread dies abruptly at exit; let a pass under way (a `flask outbox
+            # retry`, a gunicorn worker leaving) finish, so no row is left mid-lease.
+            atexit.register(self.stop)
 
     def stop(self, timeout: float = 5) -> None:
+        atexit.unregister(self.stop)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -322,8 +353,32 @@ class Dispatcher:
                 log.exception("outbox dispatcher pass failed; the next sweep will retry")
 
 
-def dispatcher_for(app: Flask) -> Dispatcher:
-    dispatcher = app.extensions.get("outbox_dispatcher")
-    if dispatcher is None:
-        dispatcher = app.extensions.setdefault("outbox_dispatcher", Dispatcher(app))
-    return dispatcher
+class Delivery(Protocol):
+    """Who delivers committed rows: the one choice init_app makes for an app."""
+
+    def dispatch(self, ids: list[int]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadDelivery:
+    """No broker: this process's dispatcher thread delivers."""
+
+    def __init__(self, app: Flask):
+        self.dispatcher = Dispatcher(app)
+
+    def dispatch(self, ids: list[int]) -> None:
+        self.dispatcher.wake()
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+
+
+class ManualDelivery:
+    """Automatic delivery off: rows wait for `flask outbox send` (or a test's own call)."""
+
+    def dispatch(self, ids: list[int]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -7,8 +7,7 @@ import time_machine
 from app.extensions import db
 from app.models import User
 from app.timeutil import utcnow
-
-PASSWORD = "correct horse battery"
+from tests.support.accounts import PASSWORD
 
 
 def login(client, email="owner@example.com", password=PASSWORD):

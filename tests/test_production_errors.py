@@ -7,12 +7,6 @@ import pytest
 from app import services
 
 
-@pytest.fixture
-def production_client(app_factory):
-    app = app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False)
-    return app.test_client()
-
-
 def test_unexpected_exception_is_json_500_with_a_logged_request_id(
     production_client, monkeypatch, caplog
 ):

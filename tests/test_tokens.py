@@ -9,9 +9,8 @@ from app import tokens
 from app.extensions import db
 from app.models import User
 from app.timeutil import utcnow
+from tests.support.accounts import PASSWORD
 from tests.support.smtp import token_in
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
