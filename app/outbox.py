@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails
+from . import emails, metrics
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -242,7 +242,9 @@ def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int
     while True:
         claim_id, rows = _claim(ids, limit)
         for row in rows:
-            counts[_deliver_claimed(claim_id, row)] += 1
+            outcome = _deliver_claimed(claim_id, row)
+            counts[outcome] += 1
+            metrics.count_delivery("email", outcome)
         if ids is not None or len(rows) < limit:
             return counts
 
@@ -299,6 +301,13 @@ def stats() -> dict[str, int]:
         "skipped": counts.get("skipped", 0),
         "overdue": overdue or 0,
     }
+
+
+def oldest_pending_queued_at():
+    """When the oldest row still pending was queued; None when nothing is pending."""
+    return db.session.scalar(
+        select(func.min(OutboxEmail.created_at)).where(OutboxEmail.status == "pending")
+    )
 
 
 # --- in-process delivery (no Celery) ---

@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox, tokens
+from .. import metrics, outbox, tokens
 from ..addresses import email_key
 from ..errors import TokenInvalid
 from ..extensions import db
@@ -85,6 +85,7 @@ def confirm_email(token: str) -> dict:
         outbox.enqueue("password_set", user.email, user)
         answer["password_reset_required"] = True
     db.session.commit()
+    metrics.count_confirmation("link")
     return answer
 
 

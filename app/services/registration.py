@@ -3,7 +3,7 @@
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox, passwords
+from .. import metrics, outbox, passwords
 from ..addresses import email_key
 from ..errors import EmailTaken
 from ..extensions import db
@@ -35,6 +35,7 @@ def register(email: str, password: str) -> None:
         else:
             outbox.enqueue("confirm", user.email, user)
             db.session.commit()
+            metrics.count_registration()
             return
     _register_existing(user, password)
 
