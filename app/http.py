@@ -21,7 +21,6 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Any other method a client invents is counted as "other": label values stay bounded.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-MAX_LOGGED_PATH = 200
 
 
 def register_http_hooks(app: Flask) -> None:
@@ -78,8 +77,9 @@ def record_request(status: int, seconds: float) -> None:
     method = request.method if request.method in KNOWN_METHODS else "other"
     # The endpoint name, never the raw path: a path is whatever a client typed.
     metrics.count_request(method, request.endpoint or "unmatched", status, seconds)
-    # request.path has no query string, where tokens travel (/confirm?token=...).
-    path = request.path[:MAX_LOGGED_PATH]
+    # The route's path: never the query string, where tokens travel (/confirm?token=...),
+    # and not what a client typed where no route matched (it may be an address).
+    path = request.url_rule.rule if request.url_rule is not None else "(no route)"
     duration_ms = round(seconds * 1000, 1)
     log.info(
         "%s %s %s %sms",
