@@ -19,6 +19,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
+        task_default_queue=app.config["CELERY_QUEUE"],
         task_ignore_result=True,
         # A task is acknowledged after it ran, so a worker killed mid-task leaves it queued.
         task_acks_late=True,
