@@ -4,14 +4,18 @@ import time
 from datetime import timedelta
 
 import pytest
+import requests
 
 from app.extensions import db
 from app.models import OutboxEmail
 from app.tasks import enqueue_delivery, sweep_outbox
 from app.timeutil import utcnow
+from tests.support.accounts import PASSWORD
 from tests.support.brokers import Broker
 from tests.support.celery_worker import CeleryProcess
+from tests.support.metrics import METRICS_TOKEN, scrape, value
 from tests.support.outbox import delivery_counts, outbox_rows, register_all
+from tests.support.server import LiveServer
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -188,3 +192,33 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     assert sorted(deliveries) == sorted((r.message_id, r.recipient) for r in rows)
     # Only a mail accepted by the server but not yet marked sent can go out twice.
     assert duplicates <= unrecorded <= in_flight
+
+
+@pytest.mark.live_server
+def test_deliveries_made_by_a_worker_are_counted_in_the_web_metrics(
+    celery_app_factory, start_celery, broker, database, smtp_server, tmp_path
+):
+    celery_app_factory()  # creates the schema
+    # The worker shares the web's metrics directory (one host): a scrape adds its counts in.
+    shared = {"PROMETHEUS_MULTIPROC_DIR": tmp_path / "prometheus"}
+    shared["PROMETHEUS_MULTIPROC_DIR"].mkdir()
+    start_celery("worker", **shared)
+    web = {
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "CELERY_BROKER_URL": broker.url,
+        "CELERY_QUEUE": broker.queue,
+        **shared,
+    }
+    with LiveServer(database.url, smtp_server.port, workers=2, **web) as server:
+        for address in ("ann@example.com", "bob@example.com"):
+            body = {"email": address, "password": PASSWORD}
+            assert requests.post(f"{server.url}/register", json=body, timeout=10).ok
+        smtp_server.wait_for(2)
+
+        def sent() -> float:
+            samples = scrape(server)
+            return value(samples, "outbox_deliveries_total", kind="email", outcome="sent")
+
+        # Web processes in Celery mode never deliver: these counts are the worker's.
+        wait_until(lambda: sent() == 2, 20, "the worker's deliveries in the scrape")
+        assert value(scrape(server), "outbox_messages", status="sent") == 2

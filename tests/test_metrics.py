@@ -8,31 +8,12 @@ import sys
 import pytest
 import requests
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.accounts import PASSWORD, login
+from tests.support.metrics import METRICS_TOKEN, SCRAPER, scrape, value
 from tests.support.server import ROOT, TEST_SECRET_KEY, LiveServer
 from tests.support.smtp import token_in
 from tests.support.waiting import wait_until
-
-TOKEN = "metrics-token-for-tests-0123456789"
-SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def scrape(server, headers=SCRAPER) -> dict[tuple, float]:
-    """The scraped samples as {(name, (label, value), ...): value}."""
-    response = requests.get(f"{server.url}/metrics", headers=headers, timeout=10)
-    assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples[(sample.name, *sorted(sample.labels.items()))] = sample.value
-    return samples
-
-
-def value(samples, name, **labels) -> float:
-    return samples.get((name, *sorted(labels.items())), 0.0)
 
 
 def outbox_list_counts(database_url: str) -> dict[str, int]:
@@ -66,7 +47,7 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
     smtp_server.replies = ["550 5.1.1 No such mailbox", "451 4.3.0 Try again later"]
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
-    env = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": multiproc}
+    env = {"METRICS_TOKEN": METRICS_TOKEN, "PROMETHEUS_MULTIPROC_DIR": multiproc}
     with LiveServer(database.url, smtp_server.port, workers=2, threads=4, **env) as server:
         session = requests.Session()
 
