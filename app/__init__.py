@@ -124,9 +124,11 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    from .api.pages import error_page
     from .errors import register_error_handlers as register
 
-    register(app)
+    # JSON everywhere; a page only for a browser on an emailed-link flow (the api decides who).
+    register(app, page_for=error_page)
 
 
 def register_http(app: Flask) -> None:

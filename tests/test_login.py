@@ -56,10 +56,11 @@ def test_access_token_expires(client, make_user):
 
 def test_confirmation_token_is_not_an_access_token(app, client, make_user):
     from app import tokens
+    from app.purposes.confirm_email import ConfirmEmail
 
     user_id = make_user("owner@example.com", PASSWORD, confirmed=True)
     with app.test_request_context():
-        confirm = tokens.issue(tokens.CONFIRM_EMAIL, [user_id, 0])
+        confirm = tokens.issue(ConfirmEmail.purpose, [user_id, 0])
     assert client.get("/me", headers={"Authorization": f"Bearer {confirm}"}).status_code == 401
 
 

@@ -2,17 +2,18 @@
 
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import metrics, outbox, tokens
+from .. import metrics, outbox
 from ..addresses import email_key
 from ..errors import TokenInvalid
 from ..extensions import db
 from ..models import User
+from ..purposes import change_email as change_email_token
+from ..purposes import confirm_email as confirm_email_token
 from ..timeutil import utcnow
-from .users import user_from_token
+from .users import user_of
 
 
 @dataclass(frozen=True)
@@ -25,28 +26,22 @@ class _Confirmation:
 
 def _resolve(token: str) -> _Confirmation:
     """Read a token from a /confirm link: first as a sign-up token, then as an email-change one."""
-    max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE"]
     try:
-        user, (address_digest,) = user_from_token(tokens.CONFIRM_EMAIL, token, max_age, 2)
-        change, version = False, None
+        signup = confirm_email_token.read_token(token)
     except TokenInvalid:
-        user, (address_digest, version) = user_from_token(tokens.CHANGE_EMAIL, token, max_age, 3)
-        change = True
-    if not change:
-        # Bound to the address: a token issued for one address never confirms another.
-        if address_digest != tokens.digest(user.email_key):
+        change = change_email_token.read_token(token)
+    else:
+        user = user_of(signup)
+        if not signup.is_for(user):
             raise TokenInvalid()
         return _Confirmation(user, change=False)
-    if address_digest == tokens.digest(user.email_key) and user.pending_email is None:
-        return _Confirmation(user, change=True)  # already applied
-    if (
-        user.pending_email is None
-        or address_digest != tokens.digest(email_key(user.pending_email))
-        or version != user.email_change_version
-    ):
+    user = user_of(change)
+    if change.is_applied(user):
+        return _Confirmation(user, change=True)
+    if not change.is_pending(user):
         # A newer change request, or a revert, made this link obsolete.
         raise TokenInvalid()
-    return _Confirmation(user, change=True, new_email=user.pending_email, version=version)
+    return _Confirmation(user, change=True, new_email=user.pending_email, version=change.version)
 
 
 def check_confirmation_token(token: str) -> str:
