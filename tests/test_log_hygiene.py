@@ -101,7 +101,10 @@ def test_json_logs_are_one_object_per_line_and_hold_no_secret(
         "RATELIMIT_ENABLED": "true",
         "RATELIMIT_LOGIN_PER_ADDRESS": "1/minute",
     }
-    with LiveServer(database.url, smtp_server.port, log_path=log_path, **settings) as server:
+    # One worker: with memory:// rate-limit storage each worker would count the sign-ins alone.
+    with LiveServer(
+        database.url, smtp_server.port, workers=1, log_path=log_path, **settings
+    ) as server:
 
         def post(path, **body):
             return requests.post(f"{server.url}{path}", json=body, timeout=10)
