@@ -2,12 +2,16 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.support.accounts import PASSWORD, login
 from tests.support.metrics import METRICS_TOKEN, SCRAPER, scrape, value
@@ -37,6 +41,25 @@ def outbox_list_counts(database_url: str) -> dict[str, int]:
     return {name: int(n) for name, n in re.findall(r"(\w+)=(\d+)", last)}
 
 
+def requests_per_process(directory: Path) -> dict[str, float]:
+    """http_requests_total as each process's own file holds it (before a scrape adds them up)."""
+    counts = {}
+    for file in directory.glob("counter_*.db"):
+        alone = directory.parent / f"alone-{file.stem}"
+        alone.mkdir(exist_ok=True)
+        shutil.copy(file, alone / file.name)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))
+        counts[file.stem] = sum(
+            sample.value
+            for family in registry.collect()
+            if family.name == "http_requests"
+            for sample in family.samples
+            if sample.name == "http_requests_total"
+        )
+    return counts
+
+
 @pytest.mark.slow
 @pytest.mark.live_server
 def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
@@ -48,11 +71,17 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     env = {"METRICS_TOKEN": METRICS_TOKEN, "PROMETHEUS_MULTIPROC_DIR": multiproc}
-    with LiveServer(database.url, smtp_server.port, workers=2, threads=4, **env) as server:
-        session = requests.Session()
+    # Single-threaded workers: while one answers, the other must take the next connection,
+    # so concurrent requests are spread over both (checked below, per process).
+    with LiveServer(database.url, smtp_server.port, workers=2, threads=1, **env) as server:
 
         def post(path, **body):
-            return session.post(f"{server.url}{path}", json=body, timeout=10)
+            # A new connection per request: keep-alive would pin every request to one worker.
+            return requests.post(f"{server.url}{path}", json=body, timeout=10)
+
+        def concurrently(*calls):
+            with ThreadPoolExecutor(len(calls)) as pool:
+                return list(pool.map(lambda call: call(), calls))
 
         def deliveries_total(expected):
             samples = scrape(server)
@@ -61,8 +90,10 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
             )
 
         addresses = [f"user{n}@example.com" for n in range(4)]
-        for address in addresses:
-            assert post("/register", email=address, password=PASSWORD).status_code == 202
+        answers = concurrently(
+            *(lambda a=a: post("/register", email=a, password=PASSWORD) for a in addresses)
+        )
+        assert [answer.status_code for answer in answers] == [202] * 4
         wait_until(lambda: deliveries_total(4), timeout=30, what="four delivery attempts")
         delivered = smtp_server.wait_for(2)
         confirmed = sorted(m["To"] for m in delivered)
@@ -77,16 +108,22 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
         def login(email, password=PASSWORD):
             return post("/login", email=email, password=password).status_code
 
-        assert login(confirmed[0]) == 200
-        assert login(confirmed[1]) == 200
-        assert login(confirmed[1]) == 200
-        assert login(confirmed[0], "wrong horse battery") == 401
-        assert login("nobody@example.com") == 401
-        assert login(unconfirmed[0]) == 403
-        assert session.get(f"{server.url}/nowhere/ann@example.com").status_code == 404
+        assert concurrently(
+            lambda: login(confirmed[0]),
+            lambda: login(confirmed[1]),
+            lambda: login(confirmed[1]),
+            lambda: login(confirmed[0], "wrong horse battery"),
+            lambda: login("nobody@example.com"),
+            lambda: login(unconfirmed[0]),
+        ) == [200, 200, 200, 401, 401, 403]
+        assert requests.get(f"{server.url}/nowhere/ann@example.com").status_code == 404
         # Registering a confirmed address again mails its owner but is no new account.
         assert post("/register", email=confirmed[0], password=PASSWORD).status_code == 202
         wait_until(lambda: deliveries_total(5), timeout=30, what="the fifth delivery")
+
+        # Both workers answered part of the flow: the sums below add up several processes.
+        serving = [n for n in requests_per_process(multiproc).values() if n]
+        assert len(serving) == 2, serving
 
         samples = scrape(server)
         assert value(samples, "accounts_registrations_total") == 4
@@ -125,7 +162,7 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
 
         # Without the token, or with a wrong one, there is nothing here.
         for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789abcdef"}):
-            refused = session.get(f"{server.url}/metrics", headers=headers)
+            refused = requests.get(f"{server.url}/metrics", headers=headers)
             assert refused.status_code == 404
             assert refused.json()["error"]["code"] == "not_found"
 
