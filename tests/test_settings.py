@@ -30,6 +30,7 @@ BAD_SETTINGS = [
     ("RATELIMIT_REGISTER", "ten per minute"),
     ("RATELIMIT_LOGIN_PER_ADDRESS", "10/minute;x"),
     ("RATELIMIT_ENABLED", "flase"),
+    ("RATELIMIT_STORAGE_URI", "redis//localhost:6379"),
     ("PREVENT_ENUMERATION", "maybe"),
     ("APP_ENV", "prod"),
     ("LOG_FORMAT", "xml"),
