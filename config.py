@@ -6,6 +6,8 @@ and the default is used meanwhile; create_app() then refuses to start with one l
 every faulty variable (see app.check_settings).
 """
 
+import base64
+import binascii
 import os
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
@@ -131,6 +133,25 @@ def _at_least(length: int) -> Callable[[str], str | None]:
     return lambda value: None if len(value) >= length else f"must be at least {length} characters"
 
 
+# Standard Webhooks asks for a key of 24 to 64 random bytes.
+MIN_WEBHOOK_SECRET_BYTES = 24
+
+
+def webhook_secret_problem(value: str) -> str | None:
+    """Why a WEBHOOK_SECRET is refused, never quoting it: it must be whsec_ + base64 of a key."""
+    prefix = "whsec_"
+    try:
+        key = base64.b64decode(value.removeprefix(prefix), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not value.startswith(prefix) or len(key) < MIN_WEBHOOK_SECRET_BYTES:
+        return (
+            f"must be {prefix} followed by the base64 of at least "
+            f"{MIN_WEBHOOK_SECRET_BYTES} random bytes"
+        )
+    return None
+
+
 # A known value that development uses; outside development it is refused at start-up.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
@@ -205,6 +226,13 @@ class Config:
     # Unset: no /metrics. Compared in constant time; long enough not to be guessed.
     METRICS_TOKEN = env_str("METRICS_TOKEN", check=_at_least(MIN_METRICS_TOKEN_LENGTH))
 
+    # --- Webhooks (events for other services) ---
+    # Both unset: no events are queued. Both set: every lifecycle event is POSTed, signed.
+    # Set together (checked in check_settings, with the values overrides may bring).
+    WEBHOOK_URL = env_url("WEBHOOK_URL")
+    WEBHOOK_SECRET = env_str("WEBHOOK_SECRET", check=webhook_secret_problem)
+    WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, min=1)
+
     # --- HTTP ---
     MAX_CONTENT_LENGTH = 64 * 1024
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0, min=0, max=10)
@@ -251,6 +279,9 @@ class TestingConfig(Config):
     MAIL_BACKEND = "console"
     MAIL_TIMEOUT = 5
     CELERY_BROKER_URL = None
+    WEBHOOK_URL = None
+    WEBHOOK_SECRET = None
+    WEBHOOK_TIMEOUT = 10
     # Cheap hashing keeps the suite fast; production parameters are tested separately.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024

@@ -14,6 +14,7 @@ from config import (
     PROBLEMS,
     ConfigError,
     config_for,
+    webhook_secret_problem,
 )
 
 __all__ = ["ConfigError", "create_app"]
@@ -95,6 +96,35 @@ def _cross_checks(config) -> list[tuple[str, str]]:
         make_url(config["SQLALCHEMY_DATABASE_URI"]).get_dialect()
     except (ArgumentError, NoSuchModuleError, ValueError):
         found.append(("DATABASE_URL", "DATABASE_URL is not a database URL SQLAlchemy can use"))
+    found.extend(_webhook_checks(config))
+    return found
+
+
+def _webhook_checks(config) -> list[tuple[str, str]]:
+    url, secret = config.get("WEBHOOK_URL"), config.get("WEBHOOK_SECRET")
+    found = []
+    if bool(url) != bool(secret):
+        # Half a configuration would either send unsigned events or silently send none.
+        missing = "WEBHOOK_SECRET" if url else "WEBHOOK_URL"
+        found.append((missing, "WEBHOOK_URL and WEBHOOK_SECRET must be set together"))
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            found.append(("WEBHOOK_URL", "WEBHOOK_URL must be an absolute http(s) URL"))
+    if secret and (why := webhook_secret_problem(secret)):
+        found.append(("WEBHOOK_SECRET", f"WEBHOOK_SECRET {why}"))
+    timeout = config.get("WEBHOOK_TIMEOUT")
+    if not isinstance(timeout, int) or timeout < 1:
+        found.append(("WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT must be a whole number of seconds, >= 1"))
+    elif url and config["OUTBOX_LEASE_SECONDS"] <= 2 * timeout:
+        # Connecting and waiting for the answer each get WEBHOOK_TIMEOUT; a lease that runs
+        # out first lets a second worker send the same event.
+        found.append(
+            (
+                "OUTBOX_LEASE_SECONDS",
+                "OUTBOX_LEASE_SECONDS must be longer than twice WEBHOOK_TIMEOUT",
+            )
+        )
     return found
 
 

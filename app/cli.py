@@ -13,25 +13,28 @@ from .extensions import db
 from .models import OUTBOX_STATUSES, OutboxEmail
 from .timeutil import isoformat
 
-outbox_cli = AppGroup("outbox", help="Inspect and deliver the email outbox.")
+outbox_cli = AppGroup("outbox", help="Inspect and deliver the outbox (emails, webhook events).")
 
 
 @outbox_cli.command("list")
 @click.option("--status", type=click.Choice(OUTBOX_STATUSES), help="Only rows in this state.")
 @click.option("--limit", default=50, show_default=True, help="How many rows at most.")
 def list_outbox(status: str | None, limit: int) -> None:
-    """Show the queue, newest first, and the counts by state."""
+    """Show the queue (emails and webhook events), newest first, and the counts by state."""
     query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(limit)
     if status:
         query = query.where(OutboxEmail.status == status)
     for row in db.session.scalars(query):
         click.echo(
-            f"{row.id:>6}  {row.status:<8} {row.kind:<22} attempts={row.attempts} "
+            f"{row.id:>6}  {row.status:<8} {row.kind:<27} attempts={row.attempts} "
             f"next={isoformat(row.next_attempt_at)} to={row.recipient}"
             + (f"  error={row.last_error}" if row.last_error else "")
         )
     counts = outbox.stats()
     click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
+    events = outbox.stats("webhook")
+    if any(events.values()):
+        click.echo("webhook events: " + " ".join(f"{k}={v}" for k, v in events.items()))
 
 
 @outbox_cli.command("send")

@@ -1,4 +1,4 @@
-"""The email outbox: rows written in the caller's transaction, delivered after commit."""
+"""The outbox: emails and webhook events written in the caller's transaction, sent after commit."""
 
 import atexit
 import logging
@@ -7,15 +7,16 @@ import random
 import smtplib
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from email.utils import make_msgid
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails, metrics
+from . import emails, metrics, webhooks
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -38,9 +39,56 @@ def enqueue(kind: str, recipient: str, user: User | None, payload: dict | None =
         attempts=0,
         next_attempt_at=utcnow(),
     )
-    db.session.add(row)
+    _add([row])
+
+
+def enqueue_event(event_type: str, user: User, **facts: str) -> None:
+    """Add a webhook event about user to the current transaction, when webhooks are configured.
+
+    The row names the event and the account; the body is built from the account at delivery.
+    `facts` are what the account no longer holds by then (an email change's previous address).
+    """
+    if webhooks.is_enabled():
+        _add([_event_row(event_type, user.id, facts or None)])
+
+
+def enqueue_deleted(accounts: Iterable[tuple[int, str]]) -> None:
+    """Add user.deleted for each (id, address) deleted in the current transaction.
+
+    The account is gone at delivery, so the row carries both facts, and its user_id stays
+    NULL: the deleted account's cascade must not take its own deletion event with it.
+    """
+    if webhooks.is_enabled():
+        rows = [
+            _event_row("user.deleted", None, {"user_id": user_id, "email": email})
+            for user_id, email in accounts
+        ]
+        if rows:
+            _add(rows)
+
+
+def _event_row(event_type: str, user_id: int | None, payload: dict | None) -> OutboxEmail:
+    return OutboxEmail(
+        kind=webhooks.kind_for(event_type),
+        recipient=webhooks.RECIPIENT,
+        user_id=user_id,
+        payload=payload,
+        message_id=webhooks.new_message_id(),
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+
+
+def _add(rows: list[OutboxEmail]) -> None:
+    db.session.add_all(rows)
     db.session.flush()
-    db.session.info.setdefault("outbox_new_ids", []).append(row.id)
+    db.session.info.setdefault("outbox_new_ids", []).extend(row.id for row in rows)
+
+
+def channel_of(kind: str) -> str:
+    """'email' or 'webhook': how a row of this kind goes out (a label for counts and metrics)."""
+    return "webhook" if webhooks.is_event(kind) else "email"
 
 
 def _dispatch_after_commit(session: Session) -> None:
@@ -131,8 +179,20 @@ def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[OutboxEmail]]:
     return claim_id, list(rows)
 
 
+def _sender(row: OutboxEmail) -> tuple[Callable[[OutboxEmail], Any], Callable[[Any], None]]:
+    """How a row goes out: a step that reads the database, then one that only uses the network."""
+    if webhooks.is_event(row.kind):
+        return webhooks.build, webhooks.post
+    return emails.compose, emails.transmit
+
+
 def _is_permanent(error: Exception) -> bool:
-    """SMTP 5xx replies will not change on retry; everything else (4xx, network) may."""
+    """SMTP 5xx replies will not change on retry; everything else (4xx, network) may.
+
+    A webhook's answer says for itself (a 4xx other than 408/429, or a redirect, is final).
+    """
+    if isinstance(error, webhooks.DeliveryFailed):
+        return error.permanent
     if isinstance(error, emails.PermanentFailure):
         return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -153,9 +213,19 @@ def _describe(error: Exception) -> str:
         text = (
             f"{error.smtp_code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
         )
+    elif isinstance(error, webhooks.DeliveryFailed):
+        text = str(error)
     else:
         text = f"{type(error).__name__}: {error}"
     return text[:MAX_ERROR_LENGTH]
+
+
+def _next_attempt_in(error: Exception, attempts: int) -> timedelta:
+    """The backoff, or longer when a webhook receiver asked for a longer pause (Retry-After)."""
+    delay = retry_delay(attempts)
+    if isinstance(error, webhooks.DeliveryFailed) and error.retry_after is not None:
+        return max(delay, error.retry_after)
+    return delay
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -206,10 +276,11 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
     if not _renew(row_id, claim_id):
         log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
         return "lease_lost"
+    prepare, send = _sender(row)
     try:
-        message = emails.compose(row)
+        prepared = prepare(row)
         db.session.rollback()  # end the read transaction before the slow network part
-        emails.transmit(message)
+        send(prepared)
     except emails.NothingToSend as reason:
         db.session.rollback()
         _finish(row_id, claim_id, status="skipped", last_error=str(reason))
@@ -228,7 +299,7 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
             row_id,
             claim_id,
             last_error=description,
-            next_attempt_at=utcnow() + retry_delay(attempts),
+            next_attempt_at=utcnow() + _next_attempt_in(error, attempts),
         )
         return "retry"
     _finish(row_id, claim_id, status="sent", sent_at=utcnow(), last_error=None)
@@ -244,7 +315,7 @@ def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int
         for row in rows:
             outcome = _deliver_claimed(claim_id, row)
             counts[outcome] += 1
-            metrics.count_delivery("email", outcome)
+            metrics.count_delivery("webhook" if webhooks.is_event(row.kind) else "email", outcome)
         if ids is not None or len(rows) < limit:
             return counts
 
@@ -278,12 +349,24 @@ def retry_failed(row_id: int) -> bool:
     return result.rowcount == 1
 
 
-def stats() -> dict[str, int]:
-    """Counts that show the queue's health: pending, overdue (due over 5 minutes ago), failed."""
+def _of_channel(channel: str | None) -> tuple:
+    if channel is None:
+        return ()
+    is_event = OutboxEmail.kind.startswith(webhooks.KIND_PREFIX, autoescape=True)
+    return (is_event,) if channel == "webhook" else (~is_event,)
+
+
+def stats(channel: str | None = None) -> dict[str, int]:
+    """Counts that show the queue's health: pending, overdue (due over 5 minutes ago), failed.
+
+    All rows, or only those of one channel ('email' or 'webhook').
+    """
     now = utcnow()
     counts = dict(
         db.session.execute(
-            select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)
+            select(OutboxEmail.status, func.count())
+            .where(*_of_channel(channel))
+            .group_by(OutboxEmail.status)
         ).all()
     )
     overdue = db.session.scalar(
@@ -292,6 +375,7 @@ def stats() -> dict[str, int]:
         .where(
             OutboxEmail.status == "pending",
             OutboxEmail.next_attempt_at < now - timedelta(minutes=5),
+            *_of_channel(channel),
         )
     )
     return {

@@ -42,6 +42,10 @@ BAD_SETTINGS = [
     ("ARGON2_TIME_COST", "0"),
     ("PROXY_FIX_X_FOR", "-1"),
     ("SECRET_KEY", "short"),
+    ("WEBHOOK_SECRET", "whsec_dG9vIHNob3J0"),  # base64 of 9 bytes: too short a key
+    ("WEBHOOK_URL", "ftp://hooks.example.com/accounts"),
+    ("WEBHOOK_URL", "https://hooks.example.com/accounts"),  # without WEBHOOK_SECRET
+    ("WEBHOOK_TIMEOUT", "0"),
 ]
 COMMANDS = {
     "import wsgi": [sys.executable, "-c", "import wsgi"],

@@ -58,7 +58,14 @@ def confirm_email(token: str) -> dict:
     found = _resolve(token)
     if found.change:
         return _apply_email_change(found)
-    user = found.user
+    return mark_confirmed(found.user)
+
+
+def mark_confirmed(user: User) -> dict:
+    """Confirm a new account's address, however the inbox was proven, and queue user.confirmed.
+
+    Confirming twice answers already_confirmed and queues nothing.
+    """
     # A conditional update: of concurrent confirmations exactly one sees a row change.
     result = db.session.execute(
         update(User)
@@ -70,6 +77,7 @@ def confirm_email(token: str) -> dict:
         db.session.rollback()
         return {"status": "already_confirmed"}
     db.session.refresh(user)
+    outbox.enqueue_event("user.confirmed", user)
     answer = {"status": "confirmed"}
     if user.registration_conflict:
         # Pre-hijacking defence: the address was registered with several passwords, and
@@ -88,6 +96,7 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if found.new_email is None:
         db.session.rollback()
         return {"status": "already_confirmed"}
+    previous_email = found.user.email
     # The unique index on email_key is checked by the UPDATE itself, not at commit.
     try:
         result = db.session.execute(
@@ -107,5 +116,6 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if result.rowcount == 0:
         db.session.rollback()
         return {"status": "already_confirmed"}
+    outbox.enqueue_event("user.email_changed", found.user, previous_email=previous_email)
     db.session.commit()
     return {"status": "email_changed"}

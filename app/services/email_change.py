@@ -65,12 +65,16 @@ def revert_email_change(token: str) -> None:
     further change must not be able to disarm it. Pressing it twice restores nothing new.
     """
     user, old_email = _revert_target(token)
+    previous_email = user.email
     user.email = old_email
     user.email_key = email_key(old_email)
     user.pending_email = None
     user.email_change_version += 1  # outstanding confirmation links of changes die
     user.token_version += 1  # every access token is revoked
     try:
+        if previous_email != old_email:  # not when only a pending change was cancelled
+            # Inside the try: queueing flushes the UPDATE, where the unique index may object.
+            outbox.enqueue_event("user.email_reverted", user, previous_email=previous_email)
         db.session.commit()
     except IntegrityError:
         # Someone registered the old address between the check and the update.

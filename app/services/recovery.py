@@ -67,4 +67,7 @@ def reset_password(token: str, password: str) -> None:
     if result.rowcount == 0:
         db.session.rollback()
         raise TokenInvalid()
+    if user.confirmed_at is None:
+        outbox.enqueue_event("user.confirmed", user)  # the reset link proved the inbox
+    outbox.enqueue_event("user.password_reset", user)
     db.session.commit()
