@@ -1,5 +1,6 @@
 """GET /metrics: counts that add up across gunicorn workers, gauges that match the outbox."""
 
+import base64
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.support.accounts import PASSWORD, login
 from tests.support.metrics import METRICS_TOKEN, SCRAPER, scrape, value
+from tests.support.receiver import WebhookReceiver
 from tests.support.server import ROOT, TEST_SECRET_KEY, LiveServer
 from tests.support.smtp import token_in
 from tests.support.waiting import wait_until
@@ -191,3 +193,26 @@ def test_a_refused_request_counts_as_a_rate_limit_hit(app_factory):
     answers = [login(client, "ann@example.com").status_code for _ in range(3)]
     assert answers == [401, 401, 429]
     assert hits() == before + 1
+
+
+def test_webhook_deliveries_are_counted_apart_from_mails(app_factory, smtp_server):
+    secret = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+    receiver = WebhookReceiver(secret).start()
+    try:
+        app = app_factory(
+            WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=secret, OUTBOX_AUTODISPATCH=False
+        )
+
+        def delivered(kind):
+            labels = {"kind": kind, "outcome": "sent"}
+            return REGISTRY.get_sample_value("outbox_deliveries_total", labels) or 0.0
+
+        before = {kind: delivered(kind) for kind in ("email", "webhook")}
+        body = {"email": "ann@example.com", "password": PASSWORD}
+        assert app.test_client().post("/register", json=body).status_code == 202
+        result = app.test_cli_runner().invoke(args=["outbox", "send"])
+        assert "sent=2" in result.output, result.output  # the mail and user.registered
+        assert delivered("email") == before["email"] + 1
+        assert delivered("webhook") == before["webhook"] + 1
+    finally:
+        receiver.stop()
