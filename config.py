@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from limits import parse_many
+from limits.storage import SCHEMES
 
 
 class ConfigError(RuntimeError):
@@ -119,6 +120,13 @@ def env_limit(name: str, default: str) -> str:
         return None
 
     return env_str(name, default, check=parses)
+
+
+def _limits_storage(value: str) -> str | None:
+    scheme = urlsplit(value).scheme
+    if scheme.startswith("async+") or scheme not in SCHEMES:
+        return "must be a storage URI such as memory:// or redis://host:6379/0"
+    return None
 
 
 def _at_least(length: int) -> Callable[[str], str | None]:
@@ -238,7 +246,7 @@ class Config:
 
     # --- Rate limits (Flask-Limiter) ---
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://", check=_limits_storage)
     RATELIMIT_HEADERS_ENABLED = True
     # A storage error is never a 500: a lost limiter must not take sign-up down.
     RATELIMIT_SWALLOW_ERRORS = True

@@ -7,6 +7,7 @@ from .account import EmailChange, EmailRevert, PasswordForgot, PasswordReset
 from .confirmation import CodeConfirmation, Confirmation
 from .docs import OpenApiDocument
 from .health import Health
+from .metrics import Metrics
 from .registration import ConfirmationResend, Registration
 from .sessions import Login, LogoutAll, Me
 
@@ -24,6 +25,7 @@ ROUTES = [
     (EmailRevert, "/email/revert", "email_revert"),
     (Health, "/healthz", "healthz"),
     (OpenApiDocument, "/openapi.json", "openapi"),
+    (Metrics, "/metrics", "metrics"),
 ]
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import codes, outbox
+from .. import codes, metrics, outbox
 from ..addresses import email_key
 from ..errors import CodeInvalid, TokenInvalid
 from ..extensions import db
@@ -76,25 +76,25 @@ def check_confirmation_token(token: str) -> str:
 
 def confirm_email(token: str) -> dict:
     """Confirm the address a token was issued for; confirming twice answers already_confirmed."""
-    return _confirm(_resolve(token))
+    return _confirm(_resolve(token), via="link")
 
 
 def confirm_email_by_code(email: str, code: str) -> dict:
     """Confirm with the code of a confirmation mail sent to email: as confirm_email does."""
     found = redeem_code(CONFIRM_PURPOSES, email, code, _resolve_code)
     try:
-        return _confirm(found)
+        return _confirm(found, via="code")
     except TokenInvalid as error:  # the new address was taken meanwhile: the code is dead too
         raise CodeInvalid(error.message) from None
 
 
-def _confirm(found: _Confirmation) -> dict:
+def _confirm(found: _Confirmation, via: str) -> dict:
     if found.change:
         return _apply_email_change(found)
-    return mark_confirmed(found.user)
+    return mark_confirmed(found.user, via)
 
 
-def mark_confirmed(user: User) -> dict:
+def mark_confirmed(user: User, via: str) -> dict:
     """Confirm a new account's address, however the inbox was proven, and queue user.confirmed.
 
     Confirming twice answers already_confirmed and queues nothing.
@@ -123,6 +123,7 @@ def mark_confirmed(user: User) -> dict:
         outbox.enqueue("password_set", user.email, user)
         answer["password_reset_required"] = True
     db.session.commit()
+    metrics.count_confirmation(via)
     return answer
 
 
