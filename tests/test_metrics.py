@@ -18,7 +18,7 @@ from tests.support.accounts import PASSWORD, login
 from tests.support.metrics import METRICS_TOKEN, SCRAPER, scrape, value
 from tests.support.receiver import WebhookReceiver
 from tests.support.server import ROOT, TEST_SECRET_KEY, LiveServer
-from tests.support.smtp import token_in
+from tests.support.smtp import code_in, token_in
 from tests.support.waiting import wait_until
 
 
@@ -100,11 +100,15 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
         delivered = smtp_server.wait_for(2)
         confirmed = sorted(m["To"] for m in delivered)
         unconfirmed = sorted(set(addresses) - set(confirmed))
-        tokens = {m["To"]: token_in(m) for m in delivered}
-        for address in confirmed:
-            assert post("/confirm", token=tokens[address]).json() == {"status": "confirmed"}
+        by_address = {m["To"]: m for m in delivered}
+        # One confirms by the link, the other by the code beside it.
+        link_confirmed = post("/confirm", token=token_in(by_address[confirmed[0]]))
+        assert link_confirmed.json() == {"status": "confirmed"}
+        code = code_in(by_address[confirmed[1]])
+        code_confirmed = post("/confirm/code", email=confirmed[1], code=code)
+        assert code_confirmed.json() == {"status": "confirmed"}
         # A second confirmation of the same link confirms nothing new.
-        again = post("/confirm", token=tokens[confirmed[0]]).json()
+        again = post("/confirm", token=token_in(by_address[confirmed[0]])).json()
         assert again == {"status": "already_confirmed"}
 
         def login(email, password=PASSWORD):
@@ -129,8 +133,8 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
 
         samples = scrape(server)
         assert value(samples, "accounts_registrations_total") == 4
-        assert value(samples, "accounts_confirmations_total", via="link") == 2
-        assert value(samples, "accounts_confirmations_total", via="code") == 0
+        assert value(samples, "accounts_confirmations_total", via="link") == 1
+        assert value(samples, "accounts_confirmations_total", via="code") == 1
         assert value(samples, "accounts_logins_total", outcome="success") == 3
         assert value(samples, "accounts_logins_total", outcome="invalid_credentials") == 2
         assert value(samples, "accounts_logins_total", outcome="email_not_confirmed") == 1
@@ -146,7 +150,8 @@ def test_scraped_counters_equal_what_a_flow_did_across_two_workers(
             if k[0] == "http_requests_total"
         }
         assert requests_total[("register", "202")] == 5
-        assert requests_total[("confirm", "200")] == 3
+        assert requests_total[("confirm", "200")] == 2
+        assert requests_total[("confirm_code", "200")] == 1
         assert requests_total[("login", "200")] == 3
         assert requests_total[("login", "401")] == 2
         assert requests_total[("login", "403")] == 1
