@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails, webhooks
+from . import emails, metrics, webhooks
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -279,7 +279,9 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
     prepare, send = _sender(row)
     try:
         prepared = prepare(row)
-        db.session.rollback()  # end the read transaction before the slow network part
+        # Store what composing made (a mail's verification codes: useless unsent) before it
+        # leaves, and end the transaction before the slow network part.
+        db.session.commit()
         send(prepared)
     except emails.NothingToSend as reason:
         db.session.rollback()
@@ -313,7 +315,9 @@ def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int
     while True:
         claim_id, rows = _claim(ids, limit)
         for row in rows:
-            counts[_deliver_claimed(claim_id, row)] += 1
+            outcome = _deliver_claimed(claim_id, row)
+            counts[outcome] += 1
+            metrics.count_delivery("webhook" if webhooks.is_event(row.kind) else "email", outcome)
         if ids is not None or len(rows) < limit:
             return counts
 
@@ -383,6 +387,13 @@ def stats(channel: str | None = None) -> dict[str, int]:
         "skipped": counts.get("skipped", 0),
         "overdue": overdue or 0,
     }
+
+
+def oldest_pending_queued_at():
+    """When the oldest row still pending was queued; None when nothing is pending."""
+    return db.session.scalar(
+        select(func.min(OutboxEmail.created_at)).where(OutboxEmail.status == "pending")
+    )
 
 
 # --- in-process delivery (no Celery) ---

@@ -22,7 +22,15 @@ ADDRESS = "ann@example.com"
 NEW_ADDRESS = "ann.new@example.com"
 # Phrases every English mail has somewhere (greeting, validity, footer, advice), and none of
 # which may survive in a Korean one. The app name ("Account service") stays as it is.
-ENGLISH_PHRASES = ["Hello", "The link is valid", "This email was sent", "If ", " your ", "not work"]
+ENGLISH_PHRASES = [
+    "Hello",
+    "is valid for",
+    "This email was sent",
+    "If ",
+    " your ",
+    "not work",
+    "Or enter",
+]
 KOREAN = {"Accept-Language": "ko"}
 
 
@@ -335,6 +343,7 @@ ERRORS = [
     ("post", "/register", {"data": "x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
     ("post", "/login", {"json": {"email": ADDRESS, "password": "wrong password"}}, 401, "invalid_credentials"),
     ("post", "/confirm", {"json": {"token": "bad"}}, 400, "token_invalid"),
+    ("post", "/confirm/code", {"json": {"email": ADDRESS, "code": "000000"}}, 400, "code_invalid"),
     ("get", "/me", {}, 401, "unauthorized"),
     ("get", "/nowhere", {}, 404, "not_found"),
     ("delete", "/login", {}, 405, "method_not_allowed"),

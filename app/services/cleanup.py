@@ -4,14 +4,14 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from .. import outbox
+from .. import codes, outbox
 from ..extensions import db
 from ..models import OutboxEmail, User
 from ..timeutil import utcnow
 
 
 def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
-    """Delete unconfirmed accounts older than older_than (and what they queued); the count.
+    """Delete unconfirmed accounts older than older_than (and what they queued, their codes).
 
     An abandoned sign-up holds its address: nobody else can register it, and whoever made it
     may have pre-registered someone else's address. Confirmed accounts are never touched.
@@ -35,5 +35,6 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
     )
     # The accounts actually deleted (RETURNING), announced in the same transaction.
     outbox.enqueue_deleted(deleted)
+    codes.remove_orphans()
     db.session.commit()
     return len(deleted)

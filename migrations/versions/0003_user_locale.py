@@ -1,7 +1,7 @@
 """The language of each account.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02
 
 """
@@ -12,7 +12,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
