@@ -65,7 +65,7 @@ SCENARIOS = [
         "hash",
         "POST",
         "/login",
-        '{"email": "{item}", "password": "%s"}' % PASSWORD,
+        '{"email": "{item}", "password": "' + PASSWORD + '"}',
         200,
         "confirmed",
     ),
@@ -80,7 +80,7 @@ SCENARIOS = [
         "hash",
         "POST",
         "/register",
-        '{"email": "new{n}@example.com", "password": "%s"}' % PASSWORD,
+        '{"email": "new{n}@example.com", "password": "' + PASSWORD + '"}',
         202,
         mails=True,
     ),
@@ -89,7 +89,7 @@ SCENARIOS = [
         "hash",
         "POST",
         "/register",
-        '{"email": "slow{n}@example.com", "password": "%s"}' % PASSWORD,
+        '{"email": "slow{n}@example.com", "password": "' + PASSWORD + '"}',
         202,
         mails=True,
         smtp_delay=0.5,
@@ -97,7 +97,7 @@ SCENARIOS = [
 ]
 FLOORS = [
     Scenario("hello", "hello", "GET", "/hello", "", 200),
-    Scenario("hash", "hash", "POST", "/hash", '{"password": "%s"}' % PASSWORD, 202),
+    Scenario("hash", "hash", "POST", "/hash", '{"password": "' + PASSWORD + '"}', 202),
 ]
 # The goals of the performance work: (scenario, database or None for both) -> ratio to floor.
 GOALS = {
@@ -542,7 +542,7 @@ def print_table(rows: list[Row]) -> None:
         if r.scenario == "register-slow-smtp" and (r.setup, r.database) in fast:
             reference = fast[(r.setup, r.database)].load.rate
             within = r.load.rate >= 0.9 * reference
-            mark = f"±10%" + (" ok" if within else " NO")
+            mark = "±10%" + (" ok" if within else " NO")
         drained = ""
         if r.mails:
             if r.drained is None:
@@ -552,7 +552,8 @@ def print_table(rows: list[Row]) -> None:
         print(
             f"{r.setup:<8} {r.database:<10} {r.scenario:<22} {r.load.rate:>7.1f} "
             f"{r.load.p50_ms:>7.1f} {r.load.p99_ms:>7.1f} "
-            f"{r.floor:>5} {r.floor_rate:>6.0f} {r.ratio:>6.2f} {mark:>6}  {r.mails:>9} {drained:>9}"
+            f"{r.floor:>5} {r.floor_rate:>6.0f} {r.ratio:>6.2f} {mark:>6}  "
+            f"{r.mails:>9} {drained:>9}"
         )
     for r in rows:
         for note in r.notes:
