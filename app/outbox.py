@@ -5,6 +5,7 @@ import os
 import random
 import smtplib
 import threading
+import time
 import uuid
 from datetime import timedelta
 from email.utils import make_msgid
@@ -141,51 +142,107 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
-def _finish(row_id: int, claim_id: str, **values) -> None:
-    result = db.session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == row_id, OutboxEmail.claim_id == claim_id)
-        .values(attempts=OutboxEmail.attempts + 1, locked_until=None, claim_id=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if result.rowcount == 0:
-        log.warning("outbox row %s: lease lost before its result was recorded", row_id)
+# Outcomes are written in one transaction per this many seconds of sending, not one per mail:
+# a worker that dies loses at most this much record of what it sent (those rows are sent again
+# when their lease runs out, under the same Message-ID).
+RECORD_EVERY_SECONDS = 1.0
 
 
-def _renew(row_id: int, claim_id: str) -> bool:
-    """Extend this worker's lease on one row just before sending it; False if it was lost.
+class _Batch:
+    """The rows of one claim as they are sent: lease checks, and outcomes written together."""
 
-    A batch is leased at once, so without this a long batch would outlive the lease of its
-    last rows, and another worker that claimed them meanwhile would send them a second time.
-    """
-    now = utcnow()
-    result = db.session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.id == row_id,
-            OutboxEmail.claim_id == claim_id,
-            OutboxEmail.status == "pending",
-        )
-        .values(locked_until=now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"]))
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+    def __init__(self, claim_id: str):
+        self.claim_id = claim_id
+        self.lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+        self.sent: list[int] = []
+        self.others: list[tuple[int, dict]] = []
+        self.oldest: float | None = None
+
+    def hold(self, row: OutboxEmail) -> bool:
+        """True if this worker still holds the row's lease, with at least half of it left.
+
+        A batch is leased at once, so a long batch would outlive the lease of its last rows,
+        and another worker that claimed them meanwhile would send them a second time. Reading
+        the lease costs no write; it is renewed, for every row still held, only when half gone.
+        """
+        now = utcnow()
+        held = db.session.execute(
+            select(OutboxEmail.locked_until).where(
+                OutboxEmail.id == row.id,
+                OutboxEmail.claim_id == self.claim_id,
+                OutboxEmail.status == "pending",
+            )
+        ).one_or_none()
+        if held is None:
+            db.session.rollback()
+            return False
+        if held.locked_until is not None and held.locked_until - now > self.lease / 2:
+            return True
+        db.session.rollback()
+        self.record()
+        renewed = db.session.scalars(
+            update(OutboxEmail)
+            .where(OutboxEmail.claim_id == self.claim_id, OutboxEmail.status == "pending")
+            .values(locked_until=utcnow() + self.lease)
+            .returning(OutboxEmail.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        db.session.commit()
+        return row.id in renewed
+
+    def finish(self, row_id: int, **values) -> None:
+        """Note a row's outcome; written by record(), soon, with the others."""
+        if values.get("status") == "sent":
+            self.sent.append(row_id)
+        else:
+            self.others.append((row_id, values))
+        now = time.monotonic()
+        self.oldest = self.oldest or now
+        if now - self.oldest >= RECORD_EVERY_SECONDS:
+            self.record()
+
+    def record(self) -> None:
+        """Write the noted outcomes in one transaction, each only if this claim still holds it."""
+        sent, others = self.sent, self.others
+        self.sent, self.others, self.oldest = [], [], None
+        if not sent and not others:
+            return
+        held = (OutboxEmail.claim_id == self.claim_id,)
+        done = dict(attempts=OutboxEmail.attempts + 1, locked_until=None, claim_id=None)
+        lost = 0
+        if sent:
+            result = db.session.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id.in_(sent), *held)
+                .values(status="sent", sent_at=utcnow(), last_error=None, **done)
+                .execution_options(synchronize_session=False)
+            )
+            lost += len(sent) - result.rowcount
+        for row_id, values in others:
+            result = db.session.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id == row_id, *held)
+                .values(**values, **done)
+                .execution_options(synchronize_session=False)
+            )
+            lost += 1 - result.rowcount
+        db.session.commit()
+        if lost:
+            log.warning("outbox: %s rows lost their lease before their result was recorded", lost)
 
 
-def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
+def _deliver_claimed(batch: _Batch, row: OutboxEmail, transport: emails.Transport) -> str:
     row_id, attempts = row.id, row.attempts + 1
-    if not _renew(row_id, claim_id):
+    if not batch.hold(row):
         log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
         return "lease_lost"
     try:
         message = emails.compose(row)
         db.session.rollback()  # end the read transaction before the slow network part
-        emails.transmit(message)
+        transport.send(message)
     except emails.NothingToSend as reason:
         db.session.rollback()
-        _finish(row_id, claim_id, status="skipped", last_error=str(reason))
+        batch.finish(row_id, status="skipped", last_error=str(reason))
         return "skipped"
     except Exception as error:  # every failure is recorded on the row, none escapes the worker
         db.session.rollback()
@@ -194,19 +251,28 @@ def _deliver_claimed(claim_id: str, row: OutboxEmail) -> str:
             log.warning(
                 "outbox row %s failed for good after %s attempts: %s", row_id, attempts, description
             )
-            _finish(row_id, claim_id, status="failed", last_error=description)
+            batch.finish(row_id, status="failed", last_error=description)
             return "failed"
         log.info("outbox row %s attempt %s failed, will retry: %s", row_id, attempts, description)
-        _finish(
-            row_id,
-            claim_id,
-            last_error=description,
-            next_attempt_at=utcnow() + retry_delay(attempts),
+        batch.finish(
+            row_id, last_error=description, next_attempt_at=utcnow() + retry_delay(attempts)
         )
         return "retry"
-    _finish(row_id, claim_id, status="sent", sent_at=utcnow(), last_error=None)
+    batch.finish(row_id, status="sent")
     log.info("outbox row %s sent (attempt %s)", row_id, attempts)
     return "sent"
+
+
+def _deliver_rows(claim_id: str, rows: list[OutboxEmail], counts: dict[str, int]) -> None:
+    """Send rows one after another over one SMTP session, recording outcomes as they come."""
+    batch = _Batch(claim_id)
+    try:
+        with emails.transport() as transport:
+            for row in rows:
+                counts[_deliver_claimed(batch, row, transport)] += 1
+    finally:
+        db.session.rollback()
+        batch.record()
 
 
 def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int]:
@@ -214,8 +280,7 @@ def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 0}
     while True:
         claim_id, rows = _claim(ids, limit)
-        for row in rows:
-            counts[_deliver_claimed(claim_id, row)] += 1
+        _deliver_rows(claim_id, rows, counts)
         if ids is not None or len(rows) < limit:
             return counts
 
