@@ -96,6 +96,9 @@ class Config:
     OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
     OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30)
     OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
+    # SMTP sessions a web process's dispatcher sends over at once (1 to 64): a relay that
+    # takes 500 ms a mail still keeps up with sign-ups at the Argon2 rate.
+    OUTBOX_SMTP_SESSIONS = env_int("OUTBOX_SMTP_SESSIONS", 8)
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
     # Off only in tests that drive delivery by hand.
     OUTBOX_AUTODISPATCH = True

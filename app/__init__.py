@@ -58,6 +58,9 @@ def check_settings(app: Flask) -> None:
         template = config.get(name)
         if template and "{token}" not in template:
             raise ConfigError(f"{name} must contain {{token}}")
+    sessions = config.get("OUTBOX_SMTP_SESSIONS")
+    if not isinstance(sessions, int) or not 1 <= sessions <= 64:
+        raise ConfigError("OUTBOX_SMTP_SESSIONS must be a whole number from 1 to 64")
     backend = config.get("MAIL_BACKEND")
     if backend not in (None, "smtp", "console"):
         raise ConfigError("MAIL_BACKEND must be smtp or console")
@@ -79,10 +82,14 @@ def configure_logging() -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (the models must be known to Alembic and create_all)
+    from . import (
+        database,
+        models,  # noqa: F401  (the models must be known to Alembic and create_all)
+    )
     from .extensions import db, limiter, mail, migrate
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(
         app,
         db,

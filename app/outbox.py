@@ -7,6 +7,7 @@ import smtplib
 import threading
 import time
 import uuid
+from collections import deque
 from datetime import timedelta
 from email.utils import make_msgid
 
@@ -70,7 +71,7 @@ def dispatch(ids: list[int]) -> None:
 # --- claiming and delivering ---
 
 
-def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[OutboxEmail]]:
+def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[int]]:
     """Lease due rows to this worker; two workers never hold the same row."""
     now = utcnow()
     claim_id = uuid.uuid4().hex
@@ -99,10 +100,11 @@ def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[OutboxEmail]]:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    rows = db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.claim_id == claim_id).order_by(OutboxEmail.id)
+    claimed = db.session.scalars(
+        select(OutboxEmail.id).where(OutboxEmail.claim_id == claim_id).order_by(OutboxEmail.id)
     ).all()
-    return claim_id, list(rows)
+    db.session.rollback()
+    return claim_id, list(claimed)
 
 
 def _is_permanent(error: Exception) -> bool:
@@ -158,26 +160,24 @@ class _Batch:
         self.others: list[tuple[int, dict]] = []
         self.oldest: float | None = None
 
-    def hold(self, row: OutboxEmail) -> bool:
-        """True if this worker still holds the row's lease, with at least half of it left.
+    def hold(self, row_id: int) -> OutboxEmail | None:
+        """The row, if this worker still holds its lease with at least half of it left.
 
         A batch is leased at once, so a long batch would outlive the lease of its last rows,
         and another worker that claimed them meanwhile would send them a second time. Reading
         the lease costs no write; it is renewed, for every row still held, only when half gone.
         """
-        now = utcnow()
-        held = db.session.execute(
-            select(OutboxEmail.locked_until).where(
-                OutboxEmail.id == row.id,
-                OutboxEmail.claim_id == self.claim_id,
-                OutboxEmail.status == "pending",
-            )
-        ).one_or_none()
-        if held is None:
+        held = (
+            OutboxEmail.id == row_id,
+            OutboxEmail.claim_id == self.claim_id,
+            OutboxEmail.status == "pending",
+        )
+        row = db.session.scalar(select(OutboxEmail).where(*held))
+        if row is None:
             db.session.rollback()
-            return False
-        if held.locked_until is not None and held.locked_until - now > self.lease / 2:
-            return True
+            return None
+        if row.locked_until is not None and row.locked_until - utcnow() > self.lease / 2:
+            return row
         db.session.rollback()
         self.record()
         renewed = db.session.scalars(
@@ -188,7 +188,7 @@ class _Batch:
             .execution_options(synchronize_session=False)
         ).all()
         db.session.commit()
-        return row.id in renewed
+        return db.session.scalar(select(OutboxEmail).where(*held)) if row_id in renewed else None
 
     def finish(self, row_id: int, **values) -> None:
         """Note a row's outcome; written by record(), soon, with the others."""
@@ -231,11 +231,12 @@ class _Batch:
             log.warning("outbox: %s rows lost their lease before their result was recorded", lost)
 
 
-def _deliver_claimed(batch: _Batch, row: OutboxEmail, transport: emails.Transport) -> str:
-    row_id, attempts = row.id, row.attempts + 1
-    if not batch.hold(row):
+def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) -> str:
+    row = batch.hold(row_id)
+    if row is None:
         log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
         return "lease_lost"
+    attempts = row.attempts + 1
     try:
         message = emails.compose(row)
         db.session.rollback()  # end the read transaction before the slow network part
@@ -263,25 +264,65 @@ def _deliver_claimed(batch: _Batch, row: OutboxEmail, transport: emails.Transpor
     return "sent"
 
 
-def _deliver_rows(claim_id: str, rows: list[OutboxEmail], counts: dict[str, int]) -> None:
-    """Send rows one after another over one SMTP session, recording outcomes as they come."""
+def _deliver_rows(claim_id: str, queue: deque[int], counts: dict[str, int]) -> None:
+    """Send queued rows one after another over one SMTP session, recording their outcomes."""
     batch = _Batch(claim_id)
     try:
         with emails.transport() as transport:
-            for row in rows:
-                counts[_deliver_claimed(batch, row, transport)] += 1
+            while queue:
+                try:
+                    row_id = queue.popleft()
+                except IndexError:  # another lane took the last one
+                    break
+                counts[_deliver_claimed(batch, row_id, transport)] += 1
     finally:
         db.session.rollback()
         batch.record()
 
 
-def deliver_due(limit: int = 100, ids: list[int] | None = None) -> dict[str, int]:
-    """Deliver pending rows that are due (or just the given ones); return counts by outcome."""
+def _deliver_in_lanes(claim_id: str, queue: deque[int], counts: dict[str, int], lanes: int):
+    """Several SMTP sessions at once, each in a thread taking the next row: a slow server's
+    latency is paid in parallel, not once per mail."""
+    app = current_app._get_current_object()
+    results: list[dict[str, int]] = []
+
+    def lane() -> None:
+        mine = dict.fromkeys(counts, 0)
+        with app.app_context():
+            try:
+                _deliver_rows(claim_id, queue, mine)
+            except Exception:  # the rows it held are taken again when their lease runs out
+                log.exception("outbox delivery lane failed")
+            finally:
+                db.session.remove()
+        results.append(mine)
+
+    threads = [threading.Thread(target=lane, name="outbox-lane") for _ in range(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for mine in results:
+        for outcome, n in mine.items():
+            counts[outcome] += n
+
+
+def deliver_due(
+    limit: int = 100, ids: list[int] | None = None, sessions: int = 1
+) -> dict[str, int]:
+    """Deliver pending rows that are due (or just the given ones); return counts by outcome.
+
+    sessions > 1 sends over that many SMTP sessions at once.
+    """
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 0}
     while True:
-        claim_id, rows = _claim(ids, limit)
-        _deliver_rows(claim_id, rows, counts)
-        if ids is not None or len(rows) < limit:
+        claim_id, claimed = _claim(ids, limit)
+        queue = deque(claimed)
+        if sessions > 1 and len(claimed) > 1:
+            _deliver_in_lanes(claim_id, queue, counts, min(sessions, len(claimed)))
+        else:
+            _deliver_rows(claim_id, queue, counts)
+        if ids is not None or len(claimed) < limit:
             return counts
 
 
@@ -381,8 +422,10 @@ class Dispatcher:
             if self._stop.is_set():
                 return
             try:
+                sessions = self.app.config["OUTBOX_SMTP_SESSIONS"]
                 with self.app.app_context():
-                    deliver_due()
+                    # Small claims with several sessions: a row waits for at most two rounds.
+                    deliver_due(limit=2 * sessions if sessions > 1 else 100, sessions=sessions)
             except Exception:
                 log.exception("outbox dispatcher pass failed; the next sweep will retry")
 
