@@ -400,6 +400,9 @@ class Dispatcher:
 
     def start(self) -> None:
         # After a fork (gunicorn workers) the parent's thread does not exist in the child.
+        thread = self._thread
+        if thread is not None and self._pid == os.getpid() and thread.is_alive():
+            return  # the common case, every request: no lock taken
         with self._lock:
             if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
                 return

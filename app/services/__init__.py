@@ -1,6 +1,6 @@
 """Use cases: the only place that commits. No request objects, no HTTP status codes."""
 
-from .cleanup import purge_unconfirmed
+from .cleanup import prune_outbox, purge_unconfirmed
 from .confirmation import check_confirmation_token, confirm_email
 from .email_change import check_revert_token, request_email_change, revert_email_change
 from .recovery import check_reset_token, request_password_reset, reset_password
@@ -15,6 +15,7 @@ __all__ = [
     "confirm_email",
     "login",
     "logout_all",
+    "prune_outbox",
     "purge_unconfirmed",
     "register",
     "request_email_change",
