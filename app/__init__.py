@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -86,16 +87,21 @@ def init_extensions(app: Flask) -> None:
         database,
         models,  # noqa: F401  (the models must be known to Alembic and create_all)
     )
-    from .extensions import db, limiter, mail, migrate
+    from .extensions import db, limiter, mail
 
     db.init_app(app)
     database.init_app(app)
-    migrate.init_app(
-        app,
-        db,
-        render_as_batch=True,
-        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-    )
+    if "gunicorn" not in sys.modules:
+        # Only `flask db …` uses Flask-Migrate, and a gunicorn worker never runs it: there
+        # Alembic would cost every worker about 11 MB of memory for nothing.
+        from flask_migrate import Migrate
+
+        Migrate().init_app(
+            app,
+            db,
+            render_as_batch=True,
+            directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        )
     mail.init_app(app)
     limiter.init_app(app)
     if app.config.get("CELERY_BROKER_URL"):
