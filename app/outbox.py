@@ -355,12 +355,18 @@ def retry_failed(row_id: int) -> bool:
     return result.rowcount == 1
 
 
-def stats() -> dict[str, int]:
-    """Counts that show the queue's health: pending, overdue (due over 5 minutes ago), failed."""
+def stats(include_done: bool = True) -> dict[str, int]:
+    """Counts that show the queue's health: pending, overdue (due over 5 minutes ago), failed;
+    and, unless include_done is False, sent and skipped."""
     now = utcnow()
+    # Without the done rows the count is an index scan of the few live ones; with them it
+    # reads the whole table, a fifth of a second at a million rows: not for every /healthz.
+    statuses = ("pending", "failed", "sent", "skipped") if include_done else ("pending", "failed")
     counts = dict(
         db.session.execute(
-            select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)
+            select(OutboxEmail.status, func.count())
+            .where(OutboxEmail.status.in_(statuses))
+            .group_by(OutboxEmail.status)
         ).all()
     )
     overdue = db.session.scalar(
@@ -371,13 +377,16 @@ def stats() -> dict[str, int]:
             OutboxEmail.next_attempt_at < now - timedelta(minutes=5),
         )
     )
-    return {
+    result = {
         "pending": counts.get("pending", 0),
         "sent": counts.get("sent", 0),
         "failed": counts.get("failed", 0),
         "skipped": counts.get("skipped", 0),
         "overdue": overdue or 0,
     }
+    if not include_done:
+        del result["sent"], result["skipped"]
+    return result
 
 
 # --- in-process delivery (no Celery) ---

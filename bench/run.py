@@ -80,7 +80,7 @@ SCENARIOS = [
         "hash",
         "POST",
         "/register",
-        '{"email": "new{n}@example.com", "password": "' + PASSWORD + '"}',
+        '{"email": "new{n}-{run}@example.com", "password": "' + PASSWORD + '"}',
         202,
         mails=True,
     ),
@@ -89,7 +89,7 @@ SCENARIOS = [
         "hash",
         "POST",
         "/register",
-        '{"email": "slow{n}@example.com", "password": "' + PASSWORD + '"}',
+        '{"email": "slow{n}-{run}@example.com", "password": "' + PASSWORD + '"}',
         202,
         mails=True,
         smtp_delay=0.5,
@@ -130,6 +130,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--drain-timeout", type=float, default=60, help="seconds (default 60)")
     parser.add_argument("--profile", type=Path, help="py-spy record peek and register into DIR")
+    parser.add_argument(
+        "--postgres-schema",
+        help="run PostgreSQL scenarios in this existing schema (bench/load_users.py), kept",
+    )
     args = parser.parse_args(argv)
     args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     args.workers_kind = [k.strip() for k in args.workers_kind.split(",") if k.strip()]
@@ -229,12 +233,14 @@ class Load:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def run_wrk(url: str, scenario: Scenario, items: Path | None, args, duration: float) -> Load:
+def run_wrk(
+    url: str, scenario: Scenario, items: Path | None, args, duration: float, run: str = ""
+) -> Load:
     threads = 2
     command = [
         "wrk", "-t", str(threads), "-c", str(args.connections), "-d", f"{max(1, round(duration))}s",
         "--timeout", "10s", "-s", str(WRK_SCRIPT), url, "--",
-        scenario.method, scenario.path, scenario.body, str(scenario.expected),
+        scenario.method, scenario.path, scenario.body.replace("{run}", run), str(scenario.expected),
         str(items or ""), str(threads),
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -249,17 +255,25 @@ def run_wrk(url: str, scenario: Scenario, items: Path | None, args, duration: fl
 class Database:
     """A fresh database for one run: an SQLite file, or a PostgreSQL schema of its own."""
 
-    def __init__(self, kind: str, workdir: Path, postgres_url: str):
+    def __init__(self, kind: str, workdir: Path, postgres_url: str, existing: str | None = None):
         self.kind = kind
         self.admin_url = postgres_url
         self.schema = None
+        self.existing = existing  # a schema loaded beforehand (bench/load_users.py): kept
         self.url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
         self.engine: sa.Engine | None = None
+        # Addresses of this run's accounts: unique, so an existing schema can be reused.
+        self.prefix = uuid.uuid4().hex[:6]
 
     def create(self) -> None:
         from app import create_app
         from app.extensions import db
 
+        if self.existing:
+            separator = "&" if "?" in self.admin_url else "?"
+            self.url = f"{self.admin_url}{separator}options=-csearch_path%3D{self.existing}"
+            self.engine = sa.create_engine(self.url)
+            return
         if self.kind == "postgresql":
             # Named before it exists: an interrupt right after CREATE still drops it.
             schema = self.schema = f"bench_{uuid.uuid4().hex[:12]}"
@@ -288,8 +302,8 @@ class Database:
         def rows(prefix, count, confirmed):
             return [
                 {
-                    "email": f"{prefix}{i}@example.com",
-                    "email_key": f"{prefix}{i}@example.com",
+                    "email": f"{self.prefix}{prefix}{i}@example.com",
+                    "email_key": f"{self.prefix}{prefix}{i}@example.com",
                     "password_hash": password_hash,
                     "created_at": now,
                     "confirmed_at": now if confirmed else None,
@@ -304,7 +318,11 @@ class Database:
             conn.execute(sa.insert(User), rows("owner", CONFIRMED_ACCOUNTS, True))
             conn.execute(sa.insert(User), rows("pending", PEEK_ACCOUNTS, False))
             conn.execute(sa.insert(User), rows("confirming", confirm_count, False))
-            ids = dict(conn.execute(sa.select(User.email_key, User.id)).all())
+            ids = dict(
+                conn.execute(
+                    sa.select(User.email_key, User.id).where(User.email_key.startswith(self.prefix))
+                ).all()
+            )
         app = create_app(
             "testing", {"SECRET_KEY": TEST_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": self.url}
         )
@@ -314,13 +332,14 @@ class Database:
             def token(address):
                 return tokens.issue(tokens.CONFIRM_EMAIL, [ids[address], tokens.digest(address)])
 
+            p = self.prefix
             lists = {
-                "confirmed": [f"owner{i}@example.com" for i in range(CONFIRMED_ACCOUNTS)],
-                "pending": [f"pending{i}@example.com" for i in range(PEEK_ACCOUNTS)],
+                "confirmed": [f"{p}owner{i}@example.com" for i in range(CONFIRMED_ACCOUNTS)],
+                "pending": [f"{p}pending{i}@example.com" for i in range(PEEK_ACCOUNTS)],
             }
             lists["peek_tokens"] = [token(a) for a in lists["pending"]]
             lists["confirm_tokens"] = [
-                token(f"confirming{i}@example.com") for i in range(confirm_count)
+                token(f"{p}confirming{i}@example.com") for i in range(confirm_count)
             ]
         for name, values in lists.items():
             files[name] = workdir / f"{self.kind}-{name}.txt"
@@ -337,7 +356,7 @@ class Database:
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None
-        if self.schema:
+        if self.schema and not self.existing:
             with self._admin() as conn:
                 conn.execute(sa.text("SET lock_timeout = '10s'"))
                 conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
@@ -454,7 +473,8 @@ def measure_floors(setup: str, args, workdir: Path) -> tuple[dict[str, float], l
 
 
 def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floors) -> tuple:
-    database = Database(kind, workdir, args.database_url)
+    existing = args.postgres_schema if kind == "postgresql" else None
+    database = Database(kind, workdir, args.database_url, existing)
     server = None
     rows = []
     try:
@@ -489,7 +509,7 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floors
                 out = args.profile / f"{setup}-{kind}-{scenario.name}.txt"
                 recorder = (profile(server.worker_pids()[0], args.duration, out), out)
             items = files.get(scenario.items)
-            load = run_wrk(server.url, scenario, items, args, args.duration)
+            load = run_wrk(server.url, scenario, items, args, args.duration, database.prefix)
             row = Row(setup, kind, scenario.name, scenario.floor, load, floors[scenario.floor])
             if scenario.mails:
                 row.drained, pending = wait_drained(database, load.ended, args.drain_timeout)

@@ -17,7 +17,7 @@ class Health(Resource):
     def get(self):
         try:
             db.session.execute(text("SELECT 1"))
-            queue = outbox.stats()
+            queue = outbox.stats(include_done=False)
         except SQLAlchemyError as error:
             db.session.rollback()
             log.error("health check: database unavailable (%s)", type(error).__name__)
