@@ -7,8 +7,9 @@
 gunicorn serves the app (production config and Argon2 parameters, rate limits off, mail to a
 local aiosmtpd server) and, with the same workers, bench/floor.py: GET /hello is the floor of
 peek, confirm, resend and forgot; POST /hash (one Argon2 hash) the floor of register and
-login. wrk drives the load (apt-get install wrk). The machine is shared and noisy: quote the
-ratios, which compare figures taken minutes apart, not the absolute numbers.
+login. wrk drives the load (apt-get install wrk). Each scenario runs between two runs of its
+floor and is divided by their mean: the machine is shared and its load drifts within
+seconds, so quote the ratios, not the absolute numbers.
 """
 
 import argparse
@@ -453,26 +454,27 @@ def top_of_profile(path: Path, count: int = 15) -> list[str]:
     return lines
 
 
-def measure_floors(setup: str, args, workdir: Path) -> tuple[dict[str, float], list[float]]:
+def start_floor(setup: str, args, workdir: Path) -> Gunicorn:
     env = {key: str(value) for key, value in PRODUCTION_HASH.items()}
     floor = Gunicorn(
         "bench.floor:app", env, setup, args.workers, args.threads, workdir / "floor.log"
     )
-    try:
-        floor.start("/hello")
-        rates = {}
-        for scenario in FLOORS:
-            run_wrk(floor.url, scenario, None, args, 1)  # warm-up
-            load = run_wrk(floor.url, scenario, None, args, args.duration)
-            if load.unexpected or load.socket_errors:
-                raise RuntimeError(f"floor {scenario.name}: {load}")
-            rates[scenario.name] = load.rate
-        return rates, floor.workers_rss_mb()
-    finally:
-        floor.stop()
+    floor.start("/hello")
+    for scenario in FLOORS:
+        run_wrk(floor.url, scenario, None, args, 1)  # warm-up
+    return floor
 
 
-def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floors) -> tuple:
+def floor_rate(floor: Gunicorn, name: str, args) -> float:
+    scenario = next(s for s in FLOORS if s.name == name)
+    load = run_wrk(floor.url, scenario, None, args, args.duration)
+    if load.unexpected or load.socket_errors:
+        raise RuntimeError(f"floor {scenario.name}: {load}")
+    return load.rate
+
+
+def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floor: Gunicorn) -> tuple:
+    """Each scenario between two runs of its floor: the machine's load drifts within seconds."""
     existing = args.postgres_schema if kind == "postgresql" else None
     database = Database(kind, workdir, args.database_url, existing)
     server = None
@@ -509,8 +511,9 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floors
                 out = args.profile / f"{setup}-{kind}-{scenario.name}.txt"
                 recorder = (profile(server.worker_pids()[0], args.duration, out), out)
             items = files.get(scenario.items)
+            before = floor_rate(floor, scenario.floor, args)
             load = run_wrk(server.url, scenario, items, args, args.duration, database.prefix)
-            row = Row(setup, kind, scenario.name, scenario.floor, load, floors[scenario.floor])
+            row = Row(setup, kind, scenario.name, scenario.floor, load, 0.0)
             if scenario.mails:
                 row.drained, pending = wait_drained(database, load.ended, args.drain_timeout)
                 accepted = load.requests - load.unexpected
@@ -524,8 +527,9 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floors
                     f"{load.unexpected} unexpected, {load.socket_errors} socket errors; "
                     f"first: {load.first_unexpected}"
                 )
-            if load.wrapped:
-                row.notes.append(f"{load.wrapped} requests reused an item (list too short)")
+            row.floor_rate = (before + floor_rate(floor, scenario.floor, args)) / 2
+            if load.wrapped and scenario.name == "confirm":
+                row.notes.append(f"{load.wrapped} requests reused a token (list too short)")
             if recorder:
                 recorder[0].wait(args.duration + 30)
                 if recorder[1].exists():
@@ -602,24 +606,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         smtp.start()
         for setup in args.workers_kind:
-            before, rss[f"floor {setup}"] = measure_floors(setup, args, workdir)
-            app_rows = []
-            for kind in databases:
-                measured, rss[f"app {setup} {kind}"] = run_app(
-                    setup, kind, args, workdir, smtp, before
-                )
-                app_rows += measured
-            after, _ = measure_floors(setup, args, workdir)
-            floors = {name: (before[name] + after[name]) / 2 for name in before}
-            for row in app_rows:
-                row.floor_rate = floors[row.floor]
-            rows += app_rows
-            print(
-                f"{setup}: floors hello {before['hello']:.0f} -> {after['hello']:.0f} req/s, "
-                f"hash {before['hash']:.1f} -> {after['hash']:.1f} req/s (before -> after; "
-                "ratios use the mean)",
-                flush=True,
-            )
+            floor = start_floor(setup, args, workdir)
+            try:
+                for kind in databases:
+                    measured, rss[f"app {setup} {kind}"] = run_app(
+                        setup, kind, args, workdir, smtp, floor
+                    )
+                    rows += measured
+                rss[f"floor {setup}"] = floor.workers_rss_mb()
+            finally:
+                floor.stop()
     except KeyboardInterrupt:
         print("\ninterrupted; stopping everything", file=sys.stderr)
         return 130
