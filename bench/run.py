@@ -501,6 +501,7 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floor:
         # Warm every worker's pool, templates and caches on paths that send no mail.
         run_wrk(server.url, SCENARIOS[0], files["peek_tokens"], args, 1)
         run_wrk(server.url, SCENARIOS[2], files["confirmed"], args, 1)
+        time.sleep(2)  # sync workers still answer the warm-up's queued requests after wrk ends
         for scenario in args.scenarios:
             smtp.delay_seconds = scenario.smtp_delay
             with smtp.lock:
