@@ -7,12 +7,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from config import DEVELOPMENT_SECRET_KEY, MIN_SECRET_KEY_LENGTH, config_for
+from config import (
+    DEVELOPMENT_SECRET_KEY,
+    MIN_SECRET_KEY_LENGTH,
+    PROBLEMS,
+    ConfigError,
+    config_for,
+    webhook_secret_problem,
+)
 
-
-class ConfigError(RuntimeError):
-    """A setting that makes the service unsafe or unable to run; the message says which."""
+__all__ = ["ConfigError", "create_app"]
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -41,32 +48,91 @@ def load_config(app: Flask, config_name: str | None, overrides: dict | None) -> 
 
 
 def check_settings(app: Flask) -> None:
-    """Refuse to start with a setting that is missing, unsafe or malformed."""
-    config = app.config
+    """Refuse to start with a setting that is missing, unsafe or malformed: one line names all."""
+    problems = dict(PROBLEMS)  # values refused as config.py read them
+    for name, why in _cross_checks(app.config):
+        problems.setdefault(name, why)
+    if problems:
+        raise ConfigError("; ".join(problems.values()))
+
+
+def _cross_checks(config) -> list[tuple[str, str]]:
+    """Rules that involve the final config (overrides included) or several settings at once."""
+    found = []
     env = config["ENV_NAME"]
     key = config.get("SECRET_KEY")
     if env not in ("development", "testing"):
         if not key:
-            raise ConfigError("SECRET_KEY is required outside development and testing")
-        if key == DEVELOPMENT_SECRET_KEY:
-            raise ConfigError("SECRET_KEY is the development default; set a secret one")
-        if len(key) < MIN_SECRET_KEY_LENGTH:
-            raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+            found.append(("SECRET_KEY", "SECRET_KEY is required outside development and testing"))
+        elif key == DEVELOPMENT_SECRET_KEY:
+            found.append(("SECRET_KEY", "SECRET_KEY is the development default; set a secret one"))
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            found.append(
+                ("SECRET_KEY", f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+            )
     base = urlsplit(config.get("PUBLIC_BASE_URL") or "")
     if base.scheme not in ("http", "https") or not base.netloc:
-        raise ConfigError("PUBLIC_BASE_URL must be an absolute http(s) URL")
+        found.append(("PUBLIC_BASE_URL", "PUBLIC_BASE_URL must be an absolute http(s) URL"))
     for name in ("CONFIRM_URL_TEMPLATE", "RESET_URL_TEMPLATE"):
         template = config.get(name)
         if template and "{token}" not in template:
-            raise ConfigError(f"{name} must contain {{token}}")
+            found.append((name, f"{name} must contain {{token}}"))
     sessions = config.get("OUTBOX_SMTP_SESSIONS")
     if not isinstance(sessions, int) or not 1 <= sessions <= 64:
-        raise ConfigError("OUTBOX_SMTP_SESSIONS must be a whole number from 1 to 64")
+        found.append(
+            ("OUTBOX_SMTP_SESSIONS", "OUTBOX_SMTP_SESSIONS must be a whole number from 1 to 64")
+        )
     backend = config.get("MAIL_BACKEND")
     if backend not in (None, "smtp", "console"):
-        raise ConfigError("MAIL_BACKEND must be smtp or console")
+        found.append(("MAIL_BACKEND", "MAIL_BACKEND must be smtp or console"))
     if backend == "smtp" and not config.get("MAIL_SERVER"):
-        raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER")
+        found.append(("MAIL_BACKEND", "MAIL_BACKEND=smtp needs MAIL_SERVER"))
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        # STARTTLS on an implicit-TLS connection: every send would fail.
+        found.append(("MAIL_USE_SSL", "MAIL_USE_SSL cannot be on together with MAIL_USE_TLS"))
+    if config["OUTBOX_LEASE_SECONDS"] <= config["MAIL_TIMEOUT"]:
+        # A lease shorter than one SMTP exchange lets a second worker send the same mail.
+        found.append(
+            ("OUTBOX_LEASE_SECONDS", "OUTBOX_LEASE_SECONDS must be longer than MAIL_TIMEOUT")
+        )
+    if config["ARGON2_MEMORY_COST"] < 8 * config["ARGON2_PARALLELISM"]:
+        found.append(
+            ("ARGON2_MEMORY_COST", "ARGON2_MEMORY_COST must be at least 8 x ARGON2_PARALLELISM")
+        )
+    try:
+        make_url(config["SQLALCHEMY_DATABASE_URI"]).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        found.append(("DATABASE_URL", "DATABASE_URL is not a database URL SQLAlchemy can use"))
+    found.extend(_webhook_checks(config))
+    return found
+
+
+def _webhook_checks(config) -> list[tuple[str, str]]:
+    url, secret = config.get("WEBHOOK_URL"), config.get("WEBHOOK_SECRET")
+    found = []
+    if bool(url) != bool(secret):
+        # Half a configuration would either send unsigned events or silently send none.
+        missing = "WEBHOOK_SECRET" if url else "WEBHOOK_URL"
+        found.append((missing, "WEBHOOK_URL and WEBHOOK_SECRET must be set together"))
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            found.append(("WEBHOOK_URL", "WEBHOOK_URL must be an absolute http(s) URL"))
+    if secret and (why := webhook_secret_problem(secret)):
+        found.append(("WEBHOOK_SECRET", f"WEBHOOK_SECRET {why}"))
+    timeout = config.get("WEBHOOK_TIMEOUT")
+    if not isinstance(timeout, int) or timeout < 1:
+        found.append(("WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT must be a whole number of seconds, >= 1"))
+    elif url and config["OUTBOX_LEASE_SECONDS"] <= 2 * timeout:
+        # Connecting and waiting for the answer each get WEBHOOK_TIMEOUT; a lease that runs
+        # out first lets a second worker send the same event.
+        found.append(
+            (
+                "OUTBOX_LEASE_SECONDS",
+                "OUTBOX_LEASE_SECONDS must be longer than twice WEBHOOK_TIMEOUT",
+            )
+        )
+    return found
 
 
 def configure_logging() -> None:
@@ -86,6 +152,7 @@ def init_extensions(app: Flask) -> None:
     from . import (
         database,
         models,  # noqa: F401  (the models must be known to Alembic and create_all)
+        outbox,
     )
     from .extensions import db, limiter, mail
 
@@ -104,22 +171,15 @@ def init_extensions(app: Flask) -> None:
         )
     mail.init_app(app)
     limiter.init_app(app)
-    if app.config.get("CELERY_BROKER_URL"):
-        from .tasks import celery_init_app
-
-        celery_init_app(app)
-    else:
-        from .outbox import dispatcher_for
-
-        dispatcher = dispatcher_for(app)
-        # Also sweeps for retries that fall due, so start it with the first request.
-        app.before_request(dispatcher.start)
+    outbox.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:
+    from .api.pages import error_page
     from .errors import register_error_handlers as register
 
-    register(app)
+    # JSON everywhere; a page only for a browser on an emailed-link flow (the api decides who).
+    register(app, page_for=error_page)
 
 
 def register_http(app: Flask) -> None:

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -30,25 +30,28 @@ class Age(click.ParamType):
         return timedelta(**{AGE_UNITS[match.group(2)]: int(match.group(1))})
 
 
-outbox_cli = AppGroup("outbox", help="Inspect and deliver the email outbox.")
+outbox_cli = AppGroup("outbox", help="Inspect and deliver the outbox (emails, webhook events).")
 
 
 @outbox_cli.command("list")
 @click.option("--status", type=click.Choice(OUTBOX_STATUSES), help="Only rows in this state.")
 @click.option("--limit", default=50, show_default=True, help="How many rows at most.")
 def list_outbox(status: str | None, limit: int) -> None:
-    """Show the queue, newest first, and the counts by state."""
+    """Show the queue (emails and webhook events), newest first, and the counts by state."""
     query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(limit)
     if status:
         query = query.where(OutboxEmail.status == status)
     for row in db.session.scalars(query):
         click.echo(
-            f"{row.id:>6}  {row.status:<8} {row.kind:<22} attempts={row.attempts} "
+            f"{row.id:>6}  {row.status:<8} {row.kind:<27} attempts={row.attempts} "
             f"next={isoformat(row.next_attempt_at)} to={row.recipient}"
             + (f"  error={row.last_error}" if row.last_error else "")
         )
     counts = outbox.stats()
     click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
+    events = outbox.stats("webhook")
+    if any(events.values()):
+        click.echo("webhook events: " + " ".join(f"{k}={v}" for k, v in events.items()))
 
 
 @outbox_cli.command("send")
@@ -64,11 +67,9 @@ def retry_outbox(row_id: int) -> None:
     """Put a failed row back in the queue, due now."""
     if not outbox.retry_failed(row_id):
         raise click.ClickException(f"no failed outbox row with id {row_id}")
-    if current_app.config.get("CELERY_BROKER_URL"):
-        from .tasks import enqueue_delivery
-
-        enqueue_delivery([row_id])
-    # Without Celery the web process's next sweep delivers it (or run `flask outbox send`).
+    # With Celery a task is queued; in-process, the web process's next sweep delivers it
+    # (or run `flask outbox send`).
+    outbox.dispatch([row_id])
     click.echo(f"row {row_id} queued again")
 
 

@@ -9,10 +9,10 @@ from flask import current_app, render_template
 from flask_mail import Connection, Message
 from sqlalchemy import select
 
-from . import tokens
 from .addresses import email_key
 from .extensions import db
 from .models import OutboxEmail, User
+from .purposes import change_email, confirm_email, reset_password, revert_email
 
 log = logging.getLogger(__name__)
 
@@ -86,25 +86,19 @@ def _context(row: OutboxEmail, user: User | None) -> dict:
         "base_url": config["PUBLIC_BASE_URL"],
     }
     if row.kind == "confirm":
-        token = tokens.issue(tokens.CONFIRM_EMAIL, [user.id, tokens.digest(row.recipient.lower())])
+        token = confirm_email.make_token(user, row.recipient)
         context.update(link=confirm_link(token), max_age=config["CONFIRM_TOKEN_MAX_AGE"])
     elif row.kind in ("password_reset", "password_set"):
-        token = tokens.issue(tokens.RESET_PASSWORD, [user.id, tokens.digest(user.password_hash)])
+        token = reset_password.make_token(user)
         context.update(link=reset_link(token), max_age=config["RESET_TOKEN_MAX_AGE"])
     elif row.kind == "email_change_confirm":
         new_email = payload["new_email"]
-        token = tokens.issue(
-            tokens.CHANGE_EMAIL,
-            [user.id, tokens.digest(new_email.lower()), payload["version"]],
-        )
+        token = change_email.make_token(user, new_email, payload["version"])
         context.update(
             link=confirm_link(token), new_email=new_email, max_age=config["CONFIRM_TOKEN_MAX_AGE"]
         )
     elif row.kind == "email_change_notice":
-        token = tokens.issue(
-            tokens.REVERT_EMAIL,
-            [user.id, payload["old_email"], tokens.digest(payload["new_email"].lower())],
-        )
+        token = revert_email.make_token(user, payload["old_email"], payload["new_email"])
         context.update(
             revert_link=revert_link(token),
             new_email=payload["new_email"],

@@ -2,8 +2,9 @@
 
 import logging
 import uuid
+from collections.abc import Callable
 
-from flask import Flask, g, jsonify
+from flask import Flask, Response, g, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -104,11 +105,20 @@ def error_response(status: int, code: str, message: str, fields=None, headers=No
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Every error leaves as the JSON envelope: ours, werkzeug's, the database's, the unexpected."""
+def register_error_handlers(
+    app: Flask, page_for: Callable[[ApiError], Response | None] | None = None
+) -> None:
+    """Every error leaves as the JSON envelope: ours, werkzeug's, the database's, the unexpected.
+
+    `page_for` may answer an ApiError with an HTML page instead (a browser on an emailed-link
+    flow); it returns None for every other request. Resources only raise: this decides.
+    """
 
     @app.errorhandler(ApiError)
     def handle_api_error(e: ApiError):
+        page = page_for(e) if page_for is not None else None
+        if page is not None:
+            return page
         return error_response(e.status, e.code, e.message, e.fields)
 
     @app.errorhandler(HTTPException)

@@ -1,5 +1,6 @@
-"""The email outbox: rows written in the caller's transaction, delivered after commit."""
+"""The outbox: emails and webhook events written in the caller's transaction, sent after commit."""
 
+import atexit
 import logging
 import os
 import random
@@ -8,14 +9,16 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from email.utils import make_msgid
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails
+from . import emails, webhooks
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -38,34 +41,106 @@ def enqueue(kind: str, recipient: str, user: User | None, payload: dict | None =
         attempts=0,
         next_attempt_at=utcnow(),
     )
-    db.session.add(row)
+    _add([row])
+
+
+def enqueue_event(event_type: str, user: User, **facts: str) -> None:
+    """Add a webhook event about user to the current transaction, when webhooks are configured.
+
+    The row names the event and the account; the body is built from the account at delivery.
+    `facts` are what the account no longer holds by then (an email change's previous address).
+    """
+    if webhooks.is_enabled():
+        _add([_event_row(event_type, user.id, facts or None)])
+
+
+def enqueue_deleted(accounts: Iterable[tuple[int, str]]) -> None:
+    """Add user.deleted for each (id, address) deleted in the current transaction.
+
+    The account is gone at delivery, so the row carries both facts, and its user_id stays
+    NULL: the deleted account's cascade must not take its own deletion event with it.
+    """
+    if webhooks.is_enabled():
+        rows = [
+            _event_row("user.deleted", None, {"user_id": user_id, "email": email})
+            for user_id, email in accounts
+        ]
+        if rows:
+            _add(rows)
+
+
+def _event_row(event_type: str, user_id: int | None, payload: dict | None) -> OutboxEmail:
+    return OutboxEmail(
+        kind=webhooks.kind_for(event_type),
+        recipient=webhooks.RECIPIENT,
+        user_id=user_id,
+        payload=payload,
+        message_id=webhooks.new_message_id(),
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+
+
+def _add(rows: list[OutboxEmail]) -> None:
+    db.session.add_all(rows)
     db.session.flush()
-    db.session.info.setdefault("outbox_new_ids", []).append(row.id)
+    db.session.info.setdefault("outbox_new_ids", []).extend(row.id for row in rows)
 
 
-@event.listens_for(Session, "after_commit")
+def channel_of(kind: str) -> str:
+    """'email' or 'webhook': how a row of this kind goes out (a label for counts and metrics)."""
+    return "webhook" if webhooks.is_event(kind) else "email"
+
+
 def _dispatch_after_commit(session: Session) -> None:
     ids = session.info.pop("outbox_new_ids", None)
     if ids:
         dispatch(ids)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, previous_transaction) -> None:
     session.info.pop("outbox_new_ids", None)
 
 
-def dispatch(ids: list[int]) -> None:
-    """Start delivery of freshly committed rows, off the request path."""
-    app = current_app._get_current_object()
-    if not app.config.get("OUTBOX_AUTODISPATCH", True):
-        return
-    if app.config.get("CELERY_BROKER_URL"):
-        from .tasks import enqueue_delivery
+def init_app(app: Flask) -> None:
+    """Choose, once, who delivers this app's rows, and hand them over after each commit.
 
-        enqueue_delivery(ids)
+    Celery workers when CELERY_BROKER_URL is set; otherwise a thread in this process; no one
+    when OUTBOX_AUTODISPATCH is off (tests and operators run `flask outbox send`).
+    """
+    broker = app.config.get("CELERY_BROKER_URL")
+    if broker:
+        # Imported only in this mode: Celery is heavy and the in-process mode never needs it.
+        from . import tasks
+
+        tasks.celery_init_app(app)  # workers and beat run from this app, dispatching or not
+    delivery: Delivery
+    if not app.config.get("OUTBOX_AUTODISPATCH", True):
+        delivery = ManualDelivery()
+    elif broker:
+        delivery = tasks.CeleryDelivery()
     else:
-        dispatcher_for(app).wake()
+        delivery = ThreadDelivery(app)
+        # The thread also sweeps for retries that fall due, so start it with the first request.
+        app.before_request(delivery.dispatcher.start)
+    app.extensions["outbox"] = delivery
+    # Session events are global; one listener serves every app (it asks current_app).
+    if not event.contains(Session, "after_commit", _dispatch_after_commit):
+        event.listen(Session, "after_commit", _dispatch_after_commit)
+        event.listen(Session, "after_soft_rollback", _forget_after_rollback)
+
+
+def dispatch(ids: list[int]) -> None:
+    """Hand freshly committed (or re-queued) rows to this app's delivery, off the request path."""
+    current_app.extensions["outbox"].dispatch(ids)
+
+
+def shutdown(app: Flask) -> None:
+    """Stop this app's delivery (the in-process thread); for tests and orderly exits."""
+    delivery = app.extensions.get("outbox")
+    if delivery is not None:
+        delivery.close()
 
 
 # --- claiming and delivering ---
@@ -107,8 +182,22 @@ def _claim(ids: list[int] | None, limit: int) -> tuple[str, list[int]]:
     return claim_id, list(claimed)
 
 
+def _sender(
+    row: OutboxEmail, transport: emails.Transport
+) -> tuple[Callable[[OutboxEmail], Any], Callable[[Any], None]]:
+    """How a row goes out: a step that reads the database, then one that only uses the network."""
+    if webhooks.is_event(row.kind):
+        return webhooks.build, webhooks.post
+    return emails.compose, transport.send
+
+
 def _is_permanent(error: Exception) -> bool:
-    """SMTP 5xx replies will not change on retry; everything else (4xx, network) may."""
+    """SMTP 5xx replies will not change on retry; everything else (4xx, network) may.
+
+    A webhook's answer says for itself (a 4xx other than 408/429, or a redirect, is final).
+    """
+    if isinstance(error, webhooks.DeliveryFailed):
+        return error.permanent
     if isinstance(error, emails.PermanentFailure):
         return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -129,9 +218,19 @@ def _describe(error: Exception) -> str:
         text = (
             f"{error.smtp_code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
         )
+    elif isinstance(error, webhooks.DeliveryFailed):
+        text = str(error)
     else:
         text = f"{type(error).__name__}: {error}"
     return text[:MAX_ERROR_LENGTH]
+
+
+def _next_attempt_in(error: Exception, attempts: int) -> timedelta:
+    """The backoff, or longer when a webhook receiver asked for a longer pause (Retry-After)."""
+    delay = retry_delay(attempts)
+    if isinstance(error, webhooks.DeliveryFailed) and error.retry_after is not None:
+        return max(delay, error.retry_after)
+    return delay
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -237,10 +336,11 @@ def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) ->
         log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
         return "lease_lost"
     attempts = row.attempts + 1
+    prepare, send = _sender(row, transport)
     try:
-        message = emails.compose(row)
+        prepared = prepare(row)
         db.session.rollback()  # end the read transaction before the slow network part
-        transport.send(message)
+        send(prepared)
     except emails.NothingToSend as reason:
         db.session.rollback()
         batch.finish(row_id, status="skipped", last_error=str(reason))
@@ -256,7 +356,9 @@ def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) ->
             return "failed"
         log.info("outbox row %s attempt %s failed, will retry: %s", row_id, attempts, description)
         batch.finish(
-            row_id, last_error=description, next_attempt_at=utcnow() + retry_delay(attempts)
+            row_id,
+            last_error=description,
+            next_attempt_at=utcnow() + _next_attempt_in(error, attempts),
         )
         return "retry"
     batch.finish(row_id, status="sent")
@@ -355,9 +457,19 @@ def retry_failed(row_id: int) -> bool:
     return result.rowcount == 1
 
 
-def stats(include_done: bool = True) -> dict[str, int]:
+def _of_channel(channel: str | None) -> tuple:
+    if channel is None:
+        return ()
+    is_event = OutboxEmail.kind.startswith(webhooks.KIND_PREFIX, autoescape=True)
+    return (is_event,) if channel == "webhook" else (~is_event,)
+
+
+def stats(channel: str | None = None, include_done: bool = True) -> dict[str, int]:
     """Counts that show the queue's health: pending, overdue (due over 5 minutes ago), failed;
-    and, unless include_done is False, sent and skipped."""
+    and, unless include_done is False, sent and skipped.
+
+    All rows, or only those of one channel ('email' or 'webhook').
+    """
     now = utcnow()
     # Without the done rows the count is an index scan of the few live ones; with them it
     # reads the whole table, a fifth of a second at a million rows: not for every /healthz.
@@ -365,7 +477,7 @@ def stats(include_done: bool = True) -> dict[str, int]:
     counts = dict(
         db.session.execute(
             select(OutboxEmail.status, func.count())
-            .where(OutboxEmail.status.in_(statuses))
+            .where(OutboxEmail.status.in_(statuses), *_of_channel(channel))
             .group_by(OutboxEmail.status)
         ).all()
     )
@@ -375,6 +487,7 @@ def stats(include_done: bool = True) -> dict[str, int]:
         .where(
             OutboxEmail.status == "pending",
             OutboxEmail.next_attempt_at < now - timedelta(minutes=5),
+            *_of_channel(channel),
         )
     )
     result = {
@@ -419,8 +532,12 @@ class Dispatcher:
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="outbox-dispatcher", daemon=True)
             self._thread.start()
+            # A daemon thread dies abruptly at exit; let a pass under way (a `flask outbox
+            # retry`, a gunicorn worker leaving) finish, so no row is left mid-lease.
+            atexit.register(self.stop)
 
     def stop(self, timeout: float = 5) -> None:
+        atexit.unregister(self.stop)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -442,8 +559,32 @@ class Dispatcher:
                 log.exception("outbox dispatcher pass failed; the next sweep will retry")
 
 
-def dispatcher_for(app: Flask) -> Dispatcher:
-    dispatcher = app.extensions.get("outbox_dispatcher")
-    if dispatcher is None:
-        dispatcher = app.extensions.setdefault("outbox_dispatcher", Dispatcher(app))
-    return dispatcher
+class Delivery(Protocol):
+    """Who delivers committed rows: the one choice init_app makes for an app."""
+
+    def dispatch(self, ids: list[int]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadDelivery:
+    """No broker: this process's dispatcher thread delivers."""
+
+    def __init__(self, app: Flask):
+        self.dispatcher = Dispatcher(app)
+
+    def dispatch(self, ids: list[int]) -> None:
+        self.dispatcher.wake()
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+
+
+class ManualDelivery:
+    """Automatic delivery off: rows wait for `flask outbox send` (or a test's own call)."""
+
+    def dispatch(self, ids: list[int]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

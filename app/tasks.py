@@ -5,6 +5,8 @@ import logging
 from celery import Celery, Task, shared_task
 from flask import Flask
 
+from . import outbox
+
 log = logging.getLogger(__name__)
 
 
@@ -38,18 +40,14 @@ def celery_init_app(app: Flask) -> Celery:
 @shared_task(name="app.tasks.deliver_email", ignore_result=True)
 def deliver_email(row_id: int) -> str:
     """Deliver one outbox row if it is still due; a row already sent is never sent again."""
-    from .outbox import deliver_due
-
-    counts = deliver_due(ids=[row_id])
+    counts = outbox.deliver_due(ids=[row_id])
     return next((outcome for outcome, n in counts.items() if n), "not_due")
 
 
 @shared_task(name="app.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> int:
     """Beat's periodic pass: queue a delivery for every row that is due, or whose lease ran out."""
-    from .outbox import due_row_ids
-
-    ids = due_row_ids()
+    ids = outbox.due_row_ids()
     for row_id in ids:
         deliver_email.delay(row_id)
     return len(ids)
@@ -64,3 +62,13 @@ def enqueue_delivery(ids: list[int]) -> None:
             log.warning(
                 "could not queue outbox row %s; the sweep will deliver it", row_id, exc_info=True
             )
+
+
+class CeleryDelivery:
+    """A broker is configured: Celery workers deliver, one task per row."""
+
+    def dispatch(self, ids: list[int]) -> None:
+        enqueue_delivery(ids)
+
+    def close(self) -> None:
+        pass

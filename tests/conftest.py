@@ -6,9 +6,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
+from app import create_app, outbox
 from app.extensions import db, limiter
-from app.outbox import dispatcher_for
 from tests.support.smtp import SMTPServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -105,7 +104,7 @@ def app_factory(database, smtp_server):
 
     yield make
     for app in made:
-        dispatcher_for(app).stop()
+        outbox.shutdown(app)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -124,6 +123,39 @@ def app(app_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def production_client(app_factory):
+    """A client of an app that handles errors as production does: a 500, not a test error."""
+    return app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False).test_client()
+
+
+def _redis_skip_reason(url: str | None) -> str | None:
+    if not url:
+        return "Redis tests need TEST_REDIS_URL=redis://127.0.0.1:6379/<db>"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return f"Redis at TEST_REDIS_URL is unreachable ({type(error).__name__})"
+    return None
+
+
+@pytest.fixture
+def redis_url():
+    """TEST_REDIS_URL, its database emptied before and after the test (its own db number)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    skip_or_fail(_redis_skip_reason(url))
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    # Counts and tasks an earlier test (or a killed worker) left behind must not reach this one.
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture
@@ -160,12 +192,24 @@ def make_user(app):
 _ENGINE_OF_TEST: dict[str, str] = {}
 
 
+# Markers that say what a test needs, applied from the fixtures it uses, so that for example
+# `pytest -m "not live_server and not postgresql"` is a quick inner loop. Modules that start
+# servers themselves declare `live_server` (or `browser`) in their pytestmark.
+MARKER_OF_FIXTURE = {"redis_url": "redis", "rabbitmq_url": "rabbitmq", "browser": "browser"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
         engine = callspec.params.get("database") if callspec else None
         if engine in ENGINES:
             _ENGINE_OF_TEST[item.nodeid] = engine
+        if engine == "postgresql":
+            item.add_marker("postgresql")
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
 
 
 _OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")

@@ -1,6 +1,5 @@
 """Celery mode with a real Redis broker and real worker processes: every row sent, once."""
 
-import os
 import time
 from datetime import timedelta
 
@@ -10,35 +9,14 @@ from app.extensions import db
 from app.models import OutboxEmail
 from app.tasks import enqueue_delivery, sweep_outbox
 from app.timeutil import utcnow
-from tests.conftest import skip_or_fail
 from tests.support.celery_worker import CeleryProcess
 from tests.support.outbox import delivery_counts, outbox_rows, register_all
 from tests.support.smtp import free_port
+from tests.support.waiting import wait_until
 
-PASSWORD = "correct horse battery"
 QUEUE = "celery"  # Celery's default queue; the fixture flushes this test's Redis database
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        skip_or_fail("Celery tests need TEST_REDIS_URL=redis://127.0.0.1:6379/<db>")
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        client.close()
-        skip_or_fail(f"Redis at TEST_REDIS_URL is unreachable ({type(error).__name__})")
-    # Tasks a previous test (or a killed worker) left behind must not reach this one.
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture
@@ -88,13 +66,6 @@ def _broker(redis_url):
     return redis.Redis.from_url(redis_url)
 
 
-def _wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
     celery_app_factory, start_celery, smtp_server, redis_url
 ):
@@ -110,8 +81,8 @@ def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
         assert broker.llen(QUEUE) == 30  # one task per row after each commit, plus the repeats
 
         start_celery("worker", count=2)
-        _wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all rows sent")
-        _wait_until(
+        wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all rows sent")
+        wait_until(
             lambda: broker.llen(QUEUE) == 0 and not broker.hlen("unacked"), 20, "the queue drained"
         )
     finally:
@@ -149,10 +120,10 @@ def test_the_sweep_requeues_due_and_stuck_rows_only(
     try:
         assert broker.llen(QUEUE) == 2
         start_celery("worker")
-        _wait_until(lambda: broker.llen(QUEUE) == 0 and not broker.hlen("unacked"), 20, "drain")
+        wait_until(lambda: broker.llen(QUEUE) == 0 and not broker.hlen("unacked"), 20, "drain")
     finally:
         broker.close()
-    _wait_until(lambda: len(smtp_server.messages) >= 2, 10, "two deliveries")
+    wait_until(lambda: len(smtp_server.messages) >= 2, 10, "two deliveries")
     assert sorted(to for _, to in delivery_counts(smtp_server)) == [
         "due@example.com",
         "stuck@example.com",
@@ -211,7 +182,7 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     # (their tasks stay unacknowledged in Redis until its visibility timeout, an hour).
     start_celery("worker", **settings)
     start_celery("beat", **settings)
-    _wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 30, "every row sent")
+    wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 30, "every row sent")
 
     rows = outbox_rows(app)
     deliveries = delivery_counts(smtp_server)

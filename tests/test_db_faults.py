@@ -6,12 +6,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from tests.support.accounts import PASSWORD
 from tests.support.server import LiveServer
 from tests.support.smtp import free_port
 
-PASSWORD = "correct horse battery"
-
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live_server]
 
 
 def _terminate_connections(admin_url: str, application_name: str) -> int:

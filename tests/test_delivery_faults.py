@@ -14,21 +14,13 @@ from app.outbox import deliver_due
 from app.timeutil import utcnow
 from tests.support.blackhole import SilentServer
 from tests.support.outbox import delivery_counts, outbox_rows, register_all
-
-PASSWORD = "correct horse battery"
+from tests.support.waiting import wait_until
 
 
 def _send(app) -> str:
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -38,7 +30,7 @@ def test_smtp_down_while_50_register_then_back_delivers_each_exactly_once(app_fa
     addresses = [f"user{n}@example.com" for n in range(50)]
     register_all(app, *addresses)
 
-    _wait_until(lambda: all(r.attempts == 1 for r in outbox_rows(app)), 20, "the first attempts")
+    wait_until(lambda: all(r.attempts == 1 for r in outbox_rows(app)), 20, "the first attempts")
     rows = outbox_rows(app)
     assert len(rows) == 50
     assert {r.status for r in rows} == {"pending"}
@@ -48,7 +40,7 @@ def test_smtp_down_while_50_register_then_back_delivers_each_exactly_once(app_fa
     # The retries fall due after the backoff; the dispatcher's sweep (every second) takes them.
     later = utcnow() + timedelta(seconds=app.config["OUTBOX_RETRY_BASE_SECONDS"] + 1)
     with time_machine.travel(later, tick=True):
-        _wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all 50 sent")
+        wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all 50 sent")
         assert "sent=0" in _send(app)
 
     rows = outbox_rows(app)
@@ -174,7 +166,7 @@ def test_rows_whose_lease_lapsed_mid_batch_are_not_sent_twice(app_factory, smtp_
 
     thread = threading.Thread(target=deliver_in_a_thread)
     thread.start()
-    _wait_until(lambda: all(r.claim_id for r in outbox_rows(app)), 5, "the batch to be claimed")
+    wait_until(lambda: all(r.claim_id for r in outbox_rows(app)), 5, "the batch to be claimed")
     time.sleep(0.3)  # the first worker is now inside the 1 s SMTP exchange of its first row
     ann_id = outbox_rows(app)[0].id
     with app.app_context():

@@ -4,9 +4,9 @@ import time
 
 from app.extensions import db
 from app.models import OutboxEmail, User
+from tests.support.accounts import PASSWORD
 from tests.support.smtp import text_part
 
-PASSWORD = "correct horse battery"
 OTHER_PASSWORD = "another fine passphrase"
 COMPARED_HEADERS = ("Content-Type", "Cache-Control", "Content-Length")
 

@@ -6,9 +6,8 @@ from urllib.parse import urlsplit
 import time_machine
 
 from app.timeutil import utcnow
+from tests.support.accounts import PASSWORD
 from tests.support.smtp import html_part, link_in, text_part, token_in
-
-PASSWORD = "correct horse battery"
 
 
 def register(client, email="ann@example.com", password=PASSWORD):

@@ -64,6 +64,7 @@ schema = _schema()
 
 
 @pytest.mark.slow
+@pytest.mark.live_server
 @schema.parametrize()
 def test_api_answers_as_documented(case, live_api):
     case.call_and_validate(base_url=live_api.url, timeout=30)

@@ -3,19 +3,21 @@
 import pytest
 
 from app import services
+from tests.support.accounts import PASSWORD
 
-PASSWORD = "correct horse battery"
 ALLOWED = "https://app.example.com"
 BROWSER = {"Accept": "text/html"}
 
 
 @pytest.fixture
-def production_client(app_factory, monkeypatch):
+def production_client(production_client, monkeypatch):
+    """Production error handling, with /confirm/resend failing unexpectedly (a 500 to look at)."""
+
     def explode(email):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(services, "resend_confirmation", explode)
-    return app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False).test_client()
+    return production_client
 
 
 def test_every_kind_of_response_says_nosniff(client, production_client):

@@ -11,12 +11,6 @@ PASSWORD_DECOMPOSED = "cafe\u0301 au lait 42"  # e + combining acute (macOS inpu
 JSON = "application/json"
 
 
-@pytest.fixture
-def production_client(app_factory):
-    # As in production: an exception would be a 500 here, not a test error.
-    return app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False).test_client()
-
-
 def test_idn_domain_is_accepted_stored_normalized_and_one_account(client, smtp_server):
     body = {"email": "ann@B\u00dcCHER.example", "password": "correct horse battery"}
     assert client.post("/register", json=body).status_code == 202

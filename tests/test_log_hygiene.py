@@ -5,9 +5,9 @@ import time
 
 from app.extensions import db
 from app.models import User
+from tests.support.accounts import PASSWORD
 from tests.support.smtp import token_in
 
-PASSWORD = "correct horse battery"
 WRONG_PASSWORD = "wrong horse battery"
 
 

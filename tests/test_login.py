@@ -7,8 +7,7 @@ import time_machine
 from app.extensions import db
 from app.models import User
 from app.timeutil import utcnow
-
-PASSWORD = "correct horse battery"
+from tests.support.accounts import PASSWORD
 
 
 def login(client, email="owner@example.com", password=PASSWORD):
@@ -57,10 +56,11 @@ def test_access_token_expires(client, make_user):
 
 def test_confirmation_token_is_not_an_access_token(app, client, make_user):
     from app import tokens
+    from app.purposes.confirm_email import ConfirmEmail
 
     user_id = make_user("owner@example.com", PASSWORD, confirmed=True)
     with app.test_request_context():
-        confirm = tokens.issue(tokens.CONFIRM_EMAIL, [user_id, 0])
+        confirm = tokens.issue(ConfirmEmail.purpose, [user_id, 0])
     assert client.get("/me", headers={"Authorization": f"Bearer {confirm}"}).status_code == 401
 
 

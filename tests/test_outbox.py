@@ -5,10 +5,9 @@ import time
 
 from app.extensions import db
 from app.models import OutboxEmail
+from tests.support.accounts import PASSWORD
 from tests.support.outbox import outbox_rows
 from tests.support.smtp import token_in
-
-PASSWORD = "correct horse battery"
 
 
 def test_slow_smtp_server_does_not_slow_registration(client, smtp_server):

@@ -7,12 +7,6 @@ import pytest
 from app import services
 
 
-@pytest.fixture
-def production_client(app_factory):
-    app = app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False)
-    return app.test_client()
-
-
 def test_unexpected_exception_is_json_500_with_a_logged_request_id(
     production_client, monkeypatch, caplog
 ):
@@ -60,3 +54,26 @@ def test_errors_are_json_outside_testing(production_client, method, path, kwargs
     response = getattr(production_client, method)(path, **kwargs)
     assert response.status_code == status
     assert response.json["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        ("get", "/confirm?token=bad", {}),
+        ("get", "/password/reset?token=bad", {}),
+        ("get", "/email/revert?token=bad", {}),
+        ("post", "/confirm", {"data": {"token": "bad"}}),
+        ("post", "/email/revert", {"data": {"token": "bad"}}),
+    ],
+)
+def test_a_browser_on_an_emailed_link_gets_the_page_outside_testing(
+    production_client, method, path, kwargs
+):
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    response = getattr(production_client, method)(path, headers=browser, **kwargs)
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert "not valid" in response.get_data(as_text=True)
+    # The same error for an API client stays the envelope.
+    api = getattr(production_client, method)(path, json=kwargs.get("data"))
+    assert api.json["error"]["code"] == "token_invalid"

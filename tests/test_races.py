@@ -12,12 +12,12 @@ from app import outbox
 from app.api.schemas import pending_confirmation
 from app.extensions import db
 from app.models import OutboxEmail, User
+from tests.support.accounts import PASSWORD
 from tests.support.server import LiveServer
 from tests.support.smtp import token_in
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live_server]
 
-PASSWORD = "correct horse battery"
 # 16 requests in flight at once, spread over two processes.
 WORKERS, THREADS = 2, 8
 

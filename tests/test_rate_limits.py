@@ -5,7 +5,8 @@ import time
 import pytest
 import time_machine
 
-PASSWORD = "correct horse battery"
+from tests.support.accounts import PASSWORD
+
 # Generous on the side a test does not exercise, so only the limit under test can trip.
 WIDE = "1000/minute"
 

@@ -1,44 +1,19 @@
 """Limits across processes: shared through the real Redis, and never a 500 when Redis is gone."""
 
-import os
-
 import pytest
 import requests
 
-from tests.conftest import skip_or_fail
 from tests.support.server import LiveServer
 from tests.support.smtp import free_port
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 LIMITED = {"RATELIMIT_ENABLED": "true", "RATELIMIT_EMAIL_SEND": "4/minute"}
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.live_server,
     # The limiter does not care about the database engine: SQLite alone keeps this quick.
     pytest.mark.parametrize("database", ["sqlite"], indirect=True),
 ]
-
-
-def _redis_skip_reason() -> str | None:
-    if not TEST_REDIS_URL:
-        return "shared rate limits need TEST_REDIS_URL=redis://127.0.0.1:6379/<db>"
-    import redis
-
-    try:
-        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        return f"Redis at TEST_REDIS_URL is unreachable ({type(error).__name__})"
-    return None
-
-
-@pytest.fixture
-def redis_url():
-    skip_or_fail(_redis_skip_reason())
-    import redis
-
-    # This test's own database number: forget counts left by an earlier run.
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    return TEST_REDIS_URL
 
 
 def resend(server, n):

@@ -8,9 +8,9 @@ import pytest
 
 from app import ConfigError, create_app
 from config import DEVELOPMENT_SECRET_KEY
+from tests.support.accounts import PASSWORD
 from tests.support.server import ROOT
 
-PASSWORD = "correct horse battery"
 GOOD_KEY = "a-production-secret-key-0123456789-abcdefgh"
 BAD_KEYS = {
     "missing": None,

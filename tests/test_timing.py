@@ -6,8 +6,8 @@ import time
 import pytest
 
 from config import Config
+from tests.support.accounts import PASSWORD
 
-PASSWORD = "correct horse battery"
 ROUNDS = 20  # requests per branch, interleaved so that drift hits every branch alike
 # Hashing dominates every branch (about 30 ms at the production parameters on this 2-core
 # machine); the leak this guards against, a branch without a hash, is a ratio of 5 or more,

@@ -8,10 +8,12 @@ import time_machine
 from app import tokens
 from app.extensions import db
 from app.models import User
+from app.purposes.access import Access
+from app.purposes.confirm_email import ConfirmEmail
+from app.purposes.reset_password import ResetPassword
 from app.timeutil import utcnow
+from tests.support.accounts import PASSWORD
 from tests.support.smtp import token_in
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -48,8 +50,8 @@ def test_garbage_token_is_invalid(client, token):
 def test_token_of_another_purpose_does_not_confirm(app, client, pending_token):
     with app.test_request_context():
         user = db.session.scalar(db.select(User))
-        access_like = tokens.issue(tokens.ACCESS, [user.id, tokens.digest(user.email_key)])
-        reset_like = tokens.issue(tokens.RESET_PASSWORD, [user.id, tokens.digest(user.email_key)])
+        access_like = tokens.issue(Access.purpose, [user.id, tokens.digest(user.email_key)])
+        reset_like = tokens.issue(ResetPassword.purpose, [user.id, tokens.digest(user.email_key)])
     assert _code(client.post("/confirm", json={"token": access_like})) == "token_invalid"
     assert _code(client.post("/confirm", json={"token": reset_like})) == "token_invalid"
 
@@ -57,7 +59,7 @@ def test_token_of_another_purpose_does_not_confirm(app, client, pending_token):
 def test_token_for_one_address_never_confirms_another(app, client, make_user, pending_token):
     other_id = make_user("bob@example.com", PASSWORD, confirmed=False)
     with app.test_request_context():
-        forged = tokens.issue(tokens.CONFIRM_EMAIL, [other_id, tokens.digest("ann@example.com")])
+        forged = ConfirmEmail(other_id, tokens.digest("ann@example.com")).sign()
     assert _code(client.post("/confirm", json={"token": forged})) == "token_invalid"
     with app.app_context():
         assert db.session.get(User, other_id).confirmed_at is None
@@ -106,6 +108,6 @@ def test_new_tokens_are_signed_with_the_current_key(app_factory):
     rotated = app_factory(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[old_key])
     only_new = app_factory(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[])
     with rotated.test_request_context():
-        token = tokens.issue(tokens.CONFIRM_EMAIL, [1, "x"])
+        token = ConfirmEmail(1, "x").sign()
     with only_new.test_request_context():
-        assert tokens.verify(tokens.CONFIRM_EMAIL, token, 60) == [1, "x"]
+        assert ConfirmEmail.read(token, 60) == ConfirmEmail(1, "x")

@@ -4,39 +4,25 @@ from flask import current_app, request
 from flask_restful import Resource
 
 from .. import services
-from ..errors import ApiError
 from . import schemas
-from .pages import error_page, page
+from .pages import open_link, page
+
+# Scanners fetch links too: a person presses the prompt's button, which POSTs the token.
+LINK_PAGES = {"pending_confirmation": "confirm_prompt", "already_confirmed": "confirm_done"}
 
 
 class Confirmation(Resource):
     def get(self):
-        token = request.args.get("token", "")
-        browser = schemas.wants_html(request)
-        try:
-            if current_app.config["CONFIRM_ON_GET"]:
-                return self._confirmed(services.confirm_email(token), browser)
-            status = services.check_confirmation_token(token)
-        except ApiError as error:
-            if browser:
-                return error_page(error, purpose="confirm")
-            raise
-        if not browser:
-            return {"status": status}, 200
-        if status == "already_confirmed":
-            return page("confirm_done", status=status, password_reset_required=False)
-        # Scanners fetch links too: a person presses the button, which POSTs the token.
-        return page("confirm_prompt", token=token)
+        if current_app.config["CONFIRM_ON_GET"]:
+            token = request.args.get("token", "")
+            return self._confirmed(services.confirm_email(token), schemas.wants_html(request))
+        return open_link(
+            services.check_confirmation_token, LINK_PAGES, password_reset_required=False
+        )
 
     def post(self):
-        browser = schemas.is_form_post(request)
-        try:
-            token = schemas.load_token(request, allow_form=True)
-            return self._confirmed(services.confirm_email(token), browser)
-        except ApiError as error:
-            if browser:
-                return error_page(error, purpose="confirm")
-            raise
+        token = schemas.load_token(request, allow_form=True)
+        return self._confirmed(services.confirm_email(token), schemas.is_form_post(request))
 
     @staticmethod
     def _confirmed(answer: dict, browser: bool):

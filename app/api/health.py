@@ -18,6 +18,7 @@ class Health(Resource):
         try:
             db.session.execute(text("SELECT 1"))
             queue = outbox.stats(include_done=False)
+            events = outbox.stats("webhook", include_done=False)
         except SQLAlchemyError as error:
             db.session.rollback()
             log.error("health check: database unavailable (%s)", type(error).__name__)
@@ -26,8 +27,11 @@ class Health(Resource):
             return body, 503
         finally:
             db.session.rollback()
+        health = ("pending", "failed", "overdue")
         return {
             "status": "ok",
             "database": "ok",
-            "outbox": {k: queue[k] for k in ("pending", "failed", "overdue")},
+            # Every row, mail and webhook events alike; the events also on their own.
+            "outbox": {k: queue[k] for k in health},
+            "webhooks": {k: events[k] for k in health},
         }, 200

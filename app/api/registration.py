@@ -4,7 +4,6 @@ from flask import request
 from flask_restful import Resource
 
 from .. import services
-from ..errors import ApiError
 from . import schemas
 from .limits import MAIL_SCOPE, per_address, per_ip
 from .pages import page
@@ -23,11 +22,7 @@ class ConfirmationResend(Resource):
     decorators = [per_ip("RATELIMIT_EMAIL_SEND"), per_address(MAIL_SCOPE)]
 
     def post(self):
+        services.resend_confirmation(schemas.load_email(request, allow_form=True))
         if schemas.is_form_post(request):  # the expired-link page's form
-            try:
-                services.resend_confirmation(schemas.load_email(request, allow_form=True))
-            except ApiError as error:
-                return page("error", error.status, message=error.message)
             return page("resend_done", 202)
-        services.resend_confirmation(schemas.load_email(request))
         return schemas.pending_confirmation(), 202

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, exists, func, select
 
+from .. import outbox
 from ..extensions import db
 from ..models import OutboxEmail, User
 from ..timeutil import utcnow
@@ -14,7 +15,7 @@ BATCH_SIZE = 1000
 
 
 def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
-    """Delete unconfirmed accounts created more than older_than ago (and their mails); the count.
+    """Delete unconfirmed accounts older than older_than (and what they queued); the count.
 
     An abandoned sign-up holds its address: nobody else can register it, and whoever made it
     may have pre-registered someone else's address. Confirmed accounts are never touched.
@@ -22,7 +23,7 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
     stale = (User.confirmed_at.is_(None), User.created_at < utcnow() - older_than)
     if dry_run:
         return db.session.scalar(select(func.count()).select_from(User).where(*stale)) or 0
-    deleted, last_id = 0, 0
+    count, last_id = 0, 0
     while True:
         # Keyset pagination on the primary key: each batch starts where the last one ended.
         ids = db.session.scalars(
@@ -32,11 +33,12 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
             break
         last_id = ids[-1]
         # The WHERE is evaluated row by row at delete time: an account confirmed meanwhile stays.
-        result = db.session.execute(
+        deleted = db.session.execute(
             delete(User)
             .where(User.id.in_(ids), *stale)
+            .returning(User.id, User.email)
             .execution_options(synchronize_session=False)
-        )
+        ).all()
         # PostgreSQL cascades to the outbox; SQLite enforces no foreign keys unless told to, so
         # the rows left pointing nowhere are removed here, in the same transaction.
         # (NOT EXISTS, row by row through the primary key: NOT IN would read every user.)
@@ -45,10 +47,12 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
             .where(OutboxEmail.user_id.in_(ids), ~exists().where(User.id == OutboxEmail.user_id))
             .execution_options(synchronize_session=False)
         )
+        # The accounts actually deleted (RETURNING), announced in the same transaction.
+        outbox.enqueue_deleted(deleted)
         db.session.commit()
-        deleted += result.rowcount
+        count += len(deleted)
     db.session.rollback()
-    return deleted
+    return count
 
 
 # Rows in these states are done with: nothing will send them again.

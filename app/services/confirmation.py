@@ -2,17 +2,18 @@
 
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox, tokens
+from .. import outbox
 from ..addresses import email_key
 from ..errors import TokenInvalid
 from ..extensions import db
 from ..models import User
+from ..purposes import change_email as change_email_token
+from ..purposes import confirm_email as confirm_email_token
 from ..timeutil import utcnow
-from .users import user_from_token
+from .users import user_of
 
 
 @dataclass(frozen=True)
@@ -25,28 +26,22 @@ class _Confirmation:
 
 def _resolve(token: str) -> _Confirmation:
     """Read a token from a /confirm link: first as a sign-up token, then as an email-change one."""
-    max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE"]
     try:
-        user, (address_digest,) = user_from_token(tokens.CONFIRM_EMAIL, token, max_age, 2)
-        change, version = False, None
+        signup = confirm_email_token.read_token(token)
     except TokenInvalid:
-        user, (address_digest, version) = user_from_token(tokens.CHANGE_EMAIL, token, max_age, 3)
-        change = True
-    if not change:
-        # Bound to the address: a token issued for one address never confirms another.
-        if address_digest != tokens.digest(user.email_key):
+        change = change_email_token.read_token(token)
+    else:
+        user = user_of(signup)
+        if not signup.is_for(user):
             raise TokenInvalid()
         return _Confirmation(user, change=False)
-    if address_digest == tokens.digest(user.email_key) and user.pending_email is None:
-        return _Confirmation(user, change=True)  # already applied
-    if (
-        user.pending_email is None
-        or address_digest != tokens.digest(email_key(user.pending_email))
-        or version != user.email_change_version
-    ):
+    user = user_of(change)
+    if change.is_applied(user):
+        return _Confirmation(user, change=True)
+    if not change.is_pending(user):
         # A newer change request, or a revert, made this link obsolete.
         raise TokenInvalid()
-    return _Confirmation(user, change=True, new_email=user.pending_email, version=version)
+    return _Confirmation(user, change=True, new_email=user.pending_email, version=change.version)
 
 
 def check_confirmation_token(token: str) -> str:
@@ -66,7 +61,14 @@ def confirm_email(token: str) -> dict:
     found = _resolve(token)
     if found.change:
         return _apply_email_change(found)
-    user = found.user
+    return mark_confirmed(found.user)
+
+
+def mark_confirmed(user: User) -> dict:
+    """Confirm a new account's address, however the inbox was proven, and queue user.confirmed.
+
+    Confirming twice answers already_confirmed and queues nothing.
+    """
     # A conditional update: of concurrent confirmations exactly one sees a row change.
     result = db.session.execute(
         update(User)
@@ -78,6 +80,7 @@ def confirm_email(token: str) -> dict:
         db.session.rollback()
         return {"status": "already_confirmed"}
     db.session.refresh(user)
+    outbox.enqueue_event("user.confirmed", user)
     answer = {"status": "confirmed"}
     if user.registration_conflict:
         # Pre-hijacking defence: the address was registered with several passwords, and
@@ -95,6 +98,7 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if found.new_email is None:
         db.session.rollback()
         return {"status": "already_confirmed"}
+    previous_email = found.user.email
     # The unique index on email_key is checked by the UPDATE itself, not at commit.
     try:
         result = db.session.execute(
@@ -114,5 +118,6 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if result.rowcount == 0:
         db.session.rollback()
         return {"status": "already_confirmed"}
+    outbox.enqueue_event("user.email_changed", found.user, previous_email=previous_email)
     db.session.commit()
     return {"status": "email_changed"}

@@ -1,14 +1,14 @@
 """Changing the sign-in address (confirmed from the new inbox) and reverting it from the old one."""
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox, passwords, tokens
+from .. import outbox, passwords
 from ..addresses import email_key
 from ..errors import InvalidCredentials, TokenInvalid, ValidationError
 from ..extensions import db
 from ..models import User
-from .users import find_user_by_email, user_from_token
+from ..purposes import revert_email
+from .users import find_user_by_email, user_of
 
 
 def request_email_change(user: User, new_email: str, password: str) -> None:
@@ -43,11 +43,8 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
 
 
 def _revert_target(token: str) -> tuple[User, str]:
-    user, (old_email, _new_email_digest) = user_from_token(
-        tokens.REVERT_EMAIL, token, current_app.config["EMAIL_REVERT_TOKEN_MAX_AGE"], 3
-    )
-    if not isinstance(old_email, str):
-        raise TokenInvalid()
+    revert = revert_email.read_token(token)
+    user, old_email = user_of(revert), revert.old_email
     owner = find_user_by_email(old_email)
     if owner is not None and owner.id != user.id:
         raise TokenInvalid("The previous address now belongs to another account.")
@@ -68,12 +65,16 @@ def revert_email_change(token: str) -> None:
     further change must not be able to disarm it. Pressing it twice restores nothing new.
     """
     user, old_email = _revert_target(token)
+    previous_email = user.email
     user.email = old_email
     user.email_key = email_key(old_email)
     user.pending_email = None
     user.email_change_version += 1  # outstanding confirmation links of changes die
     user.token_version += 1  # every access token is revoked
     try:
+        if previous_email != old_email:  # not when only a pending change was cancelled
+            # Inside the try: queueing flushes the UPDATE, where the unique index may object.
+            outbox.enqueue_event("user.email_reverted", user, previous_email=previous_email)
         db.session.commit()
     except IntegrityError:
         # Someone registered the old address between the check and the update.

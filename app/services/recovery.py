@@ -1,14 +1,14 @@
 """Password reset: asking for a link, checking it, and setting a new password with it."""
 
-from flask import current_app
 from sqlalchemy import update
 
-from .. import outbox, passwords, tokens
+from .. import outbox, passwords
 from ..errors import TokenInvalid, ValidationError
 from ..extensions import db
 from ..models import User
+from ..purposes import reset_password as reset_password_token
 from ..timeutil import utcnow
-from .users import user_from_token
+from .users import user_of
 
 
 def request_password_reset(email: str) -> None:
@@ -22,11 +22,9 @@ def request_password_reset(email: str) -> None:
 
 
 def _user_for_reset_token(token: str) -> User:
-    user, (hash_digest,) = user_from_token(
-        tokens.RESET_PASSWORD, token, current_app.config["RESET_TOKEN_MAX_AGE"], 2
-    )
-    # Bound to the hash it was issued against: once the password changes, the link is dead.
-    if hash_digest != tokens.digest(user.password_hash):
+    reset = reset_password_token.read_token(token)
+    user = user_of(reset)
+    if not reset.is_current(user):
         raise TokenInvalid()
     return user
 
@@ -69,4 +67,7 @@ def reset_password(token: str, password: str) -> None:
     if result.rowcount == 0:
         db.session.rollback()
         raise TokenInvalid()
+    if user.confirmed_at is None:
+        outbox.enqueue_event("user.confirmed", user)  # the reset link proved the inbox
+    outbox.enqueue_event("user.password_reset", user)
     db.session.commit()

@@ -34,6 +34,7 @@ def register(email: str, password: str) -> None:
                 raise
         else:
             outbox.enqueue("confirm", user.email, user)
+            outbox.enqueue_event("user.registered", user)  # a new account only, never a re-send
             db.session.commit()
             return
     _register_existing(user, password)

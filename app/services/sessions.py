@@ -2,11 +2,12 @@
 
 from flask import current_app
 
-from .. import passwords, tokens
+from .. import passwords
 from ..errors import EmailNotConfirmed, InvalidCredentials, TokenExpired, TokenInvalid, Unauthorized
 from ..extensions import db
 from ..models import User
-from .users import find_user_by_email, user_from_token
+from ..purposes import access
+from .users import find_user_by_email, user_of
 
 
 def login(email: str, password: str) -> tuple[str, int]:
@@ -22,7 +23,7 @@ def login(email: str, password: str) -> tuple[str, int]:
         raise EmailNotConfirmed()
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    token = tokens.issue(tokens.ACCESS, [user.id, user.token_version])
+    token = access.make_token(user)
     db.session.commit()
     return token, current_app.config["ACCESS_TOKEN_MAX_AGE"]
 
@@ -32,12 +33,11 @@ def authenticate(access_token: str | None) -> User:
     if not access_token:
         raise Unauthorized()
     try:
-        user, (version,) = user_from_token(
-            tokens.ACCESS, access_token, current_app.config["ACCESS_TOKEN_MAX_AGE"], 2
-        )
+        grant = access.read_token(access_token)
+        user = user_of(grant)
     except (TokenInvalid, TokenExpired):
         raise Unauthorized() from None
-    if user.token_version != version or not user.is_confirmed:
+    if not grant.is_current(user) or not user.is_confirmed:
         raise Unauthorized()
     return user
 

@@ -4,8 +4,7 @@ from collections import Counter
 
 from app.extensions import db
 from app.models import OutboxEmail
-
-PASSWORD = "correct horse battery"
+from tests.support.accounts import PASSWORD
 
 
 def outbox_rows(app) -> list[OutboxEmail]:

@@ -1,0 +1,28 @@
+"""Resetting (or first setting) a password: the /password/reset link of the reset mails."""
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .. import tokens
+from ..models import User
+
+
+@dataclass(frozen=True)
+class ResetPassword(tokens.Payload):
+    purpose = "reset-password"
+
+    user_id: int
+    password: str  # digest of the password hash it was issued against
+
+    def is_current(self, user: User) -> bool:
+        """Bound to the hash it was issued against: once the password changes, it is dead."""
+        return self.password == tokens.digest(user.password_hash)
+
+
+def make_token(user: User) -> str:
+    return ResetPassword(user.id, tokens.digest(user.password_hash)).sign()
+
+
+def read_token(token: object) -> ResetPassword:
+    return ResetPassword.read(token, current_app.config["RESET_TOKEN_MAX_AGE"])
