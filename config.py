@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from limits import parse_many
+from limits.storage import SCHEMES
 
 
 class ConfigError(RuntimeError):
@@ -121,6 +122,13 @@ def env_limit(name: str, default: str) -> str:
     return env_str(name, default, check=parses)
 
 
+def _limits_storage(value: str) -> str | None:
+    scheme = urlsplit(value).scheme
+    if scheme.startswith("async+") or scheme not in SCHEMES:
+        return "must be a storage URI such as memory:// or redis://host:6379/0"
+    return None
+
+
 def _at_least(length: int) -> Callable[[str], str | None]:
     return lambda value: None if len(value) >= length else f"must be at least {length} characters"
 
@@ -163,6 +171,12 @@ class Config:
     RESET_TOKEN_MAX_AGE = env_int("RESET_TOKEN_MAX_AGE", 3600, min=1)
     EMAIL_REVERT_TOKEN_MAX_AGE = env_int("EMAIL_REVERT_TOKEN_MAX_AGE", 7 * SECONDS_PER_DAY, min=1)
     ACCESS_TOKEN_MAX_AGE = env_int("ACCESS_TOKEN_MAX_AGE", 3600, min=1)
+
+    # --- Verification codes (mailed beside confirmation and reset links) ---
+    VERIFICATION_CODE_LENGTH = env_int("VERIFICATION_CODE_LENGTH", 6, min=6, max=10)  # digits
+    VERIFICATION_CODE_MAX_AGE = env_int("VERIFICATION_CODE_MAX_AGE", 3600, min=1)
+    # Wrong codes per address in 15 minutes before its codes die (20 a day at most, always).
+    VERIFICATION_CODE_MAX_ATTEMPTS = env_int("VERIFICATION_CODE_MAX_ATTEMPTS", 5, min=1, max=20)
 
     # --- Database ---
     # None means: an SQLite file in the instance folder (filled in by create_app).
@@ -235,7 +249,7 @@ class Config:
 
     # --- Rate limits (Flask-Limiter) ---
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://", check=_limits_storage)
     RATELIMIT_HEADERS_ENABLED = True
     # A storage error is never a 500: a lost limiter must not take sign-up down.
     RATELIMIT_SWALLOW_ERRORS = True
@@ -245,6 +259,8 @@ class Config:
     RATELIMIT_PER_ADDRESS = env_limit("RATELIMIT_PER_ADDRESS", "5/minute;20/hour")
     # /password/reset hashes a password per request: bounded like sign-in.
     RATELIMIT_PASSWORD_RESET = env_limit("RATELIMIT_PASSWORD_RESET", "10/minute;100/hour")
+    # POST /confirm/code per client IP (the per-address guess cap is in the database).
+    RATELIMIT_CONFIRM_CODE = env_limit("RATELIMIT_CONFIRM_CODE", "10/minute;100/hour")
     # Failed sign-ins per address: NIST SP 800-63B caps them at 100 before a lock-out.
     RATELIMIT_LOGIN_PER_ADDRESS = env_limit("RATELIMIT_LOGIN_PER_ADDRESS", "10/minute;100/hour")
     # Redis unreachable: the same limits, counted per process in memory (never a 500).

@@ -1,6 +1,5 @@
 """The application factory."""
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config_name, overrides)
     check_settings(app)
-    configure_logging()
+    configure_logging(app)
     init_extensions(app)
     register_error_handlers(app)
     register_http(app)
@@ -135,17 +134,10 @@ def _webhook_checks(config) -> list[tuple[str, str]]:
     return found
 
 
-def configure_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-    elif root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-    # At INFO/DEBUG SQLAlchemy logs bound parameters and rows: emails and password hashes.
-    # A DEBUG root logger must not turn that on; SQLALCHEMY_ECHO still can, deliberately.
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+def configure_logging(app: Flask) -> None:
+    from .logs import configure_logging as configure
+
+    configure(app.config["LOG_FORMAT"])
 
 
 def init_extensions(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Compose emails from templates (minting their tokens then) and hand them to a transport."""
+"""Compose emails from templates (minting their tokens and codes then); hand them to a transport."""
 
 import logging
 import smtplib
@@ -9,6 +9,7 @@ from flask import current_app, render_template
 from flask_mail import Connection, Message
 from sqlalchemy import select
 
+from . import codes
 from .addresses import email_key
 from .extensions import db
 from .models import OutboxEmail, User
@@ -76,26 +77,37 @@ def revert_link(token: str) -> str:
     return _link("", "/email/revert", token)
 
 
-def _context(row: OutboxEmail, user: User | None) -> dict:
-    """The template variables for a row; the tokens are made here, at sending time."""
+def _context(row: OutboxEmail, user: User | None, recipient: str) -> dict:
+    """The template variables for a row; tokens and codes are made here, at sending time."""
     config = current_app.config
     payload = row.payload or {}
     context = {
         "app_name": config["APP_NAME"],
-        "email": row.recipient,
+        "email": recipient,
         "base_url": config["PUBLIC_BASE_URL"],
     }
     if row.kind == "confirm":
-        token = confirm_email.make_token(user, row.recipient)
-        context.update(link=confirm_link(token), max_age=config["CONFIRM_TOKEN_MAX_AGE"])
+        token = confirm_email.make_token(user, recipient)
+        context.update(
+            link=confirm_link(token),
+            code=confirm_email.make_code(user, recipient),
+            max_age=config["CONFIRM_TOKEN_MAX_AGE"],
+        )
     elif row.kind in ("password_reset", "password_set"):
         token = reset_password.make_token(user)
-        context.update(link=reset_link(token), max_age=config["RESET_TOKEN_MAX_AGE"])
+        context.update(
+            link=reset_link(token),
+            code=reset_password.make_code(user),
+            max_age=config["RESET_TOKEN_MAX_AGE"],
+        )
     elif row.kind == "email_change_confirm":
         new_email = payload["new_email"]
         token = change_email.make_token(user, new_email, payload["version"])
         context.update(
-            link=confirm_link(token), new_email=new_email, max_age=config["CONFIRM_TOKEN_MAX_AGE"]
+            link=confirm_link(token),
+            code=change_email.make_code(user, new_email, payload["version"]),
+            new_email=new_email,
+            max_age=config["CONFIRM_TOKEN_MAX_AGE"],
         )
     elif row.kind == "email_change_notice":
         token = revert_email.make_token(user, payload["old_email"], payload["new_email"])
@@ -106,15 +118,16 @@ def _context(row: OutboxEmail, user: User | None) -> dict:
         )
     if "max_age" in context:
         context["valid_for"] = describe_duration(context.pop("max_age"))
+    if "code" in context:
+        context["code_valid_for"] = describe_duration(codes.valid_for())
     return context
 
 
 def _resolve_recipient(row: OutboxEmail) -> User:
+    """The account an address-only row is for; the mail goes to its stored spelling."""
     user = db.session.scalar(select(User).where(User.email_key == email_key(row.recipient)))
     if user is None or not ADDRESS_RESOLVED_KINDS[row.kind](user):
         raise NothingToSend(f"no account that a {row.kind} email applies to")
-    # The stored spelling of the address, which the token is bound to.
-    row.recipient = user.email
     return user
 
 
@@ -122,16 +135,19 @@ def compose(row: OutboxEmail) -> Message:
     """Build the message for an outbox row: subject, text and HTML parts, its fixed Message-ID."""
     if row.kind not in KINDS:
         raise PermanentFailure(f"unknown email kind {row.kind!r}")
+    recipient = row.recipient
     if row.user_id is None and row.kind in ADDRESS_RESOLVED_KINDS:
         user = _resolve_recipient(row)
+        # The stored spelling of the address, which the token is bound to.
+        recipient = user.email
     else:
         user = db.session.get(User, row.user_id) if row.user_id is not None else None
     if user is None and row.kind != "email_taken_notice":
         raise PermanentFailure("the user this email was for no longer exists")
-    context = _context(row, user)
+    context = _context(row, user, recipient)
     message = Message(
         subject=SUBJECTS[row.kind],
-        recipients=[row.recipient],
+        recipients=[recipient],
         body=render_template(f"email/{row.kind}.txt", **context),
         html=render_template(f"email/{row.kind}.html", **context),
     )

@@ -20,6 +20,7 @@ class ApiError(Exception):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.fields = fields
+        self.headers: dict[str, str] = {}
 
 
 class ValidationError(ApiError):
@@ -46,6 +47,21 @@ class TokenInvalid(ApiError):
 class TokenExpired(ApiError):
     code = "token_expired"
     message = "The link has expired: ask for a new one."
+
+
+class CodeInvalid(ApiError):
+    code = "code_invalid"
+    message = "The code is not valid: it may be mistyped, expired or already used."
+
+
+class TooManyGuesses(ApiError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many wrong codes for this address: wait and try again later."
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class EmailTaken(ApiError):
@@ -119,7 +135,7 @@ def register_error_handlers(
         page = page_for(e) if page_for is not None else None
         if page is not None:
             return page
-        return error_response(e.status, e.code, e.message, e.fields)
+        return error_response(e.status, e.code, e.message, e.fields, headers=e.headers)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(e: HTTPException):

@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .metrics import count_rate_limit_hit
+
 # Named constraints, so that migrations can drop and alter them on every engine.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,4 +26,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 mail = Mail()
 # Storage and switches come from config (RATELIMIT_*): a storage_uri given here would override it.
-limiter = Limiter(key_func=get_remote_address)
+# on_breach counts every refusal in rate_limit_hits_total.
+limiter = Limiter(key_func=get_remote_address, on_breach=count_rate_limit_hit)

@@ -1,10 +1,16 @@
-"""Per-request plumbing: request ids, proxy trust, security headers and CORS."""
+"""Per-request plumbing: request ids, proxy trust, security headers, CORS, one log line each."""
 
+import logging
 import re
+import time
 import uuid
 
 from flask import Flask, g, make_response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import metrics
+
+log = logging.getLogger(__name__)
 
 # Pages carry tokens in their URL: no referrer, no third-party anything, no framing.
 PAGE_CSP = (
@@ -13,6 +19,8 @@ PAGE_CSP = (
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Any other method a client invents is counted as "other": label values stay bounded.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def register_http_hooks(app: Flask) -> None:
@@ -24,6 +32,7 @@ def register_http_hooks(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id():
+        g.request_started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
 
@@ -53,6 +62,33 @@ def register_http_hooks(app: Flask) -> None:
         if allowed_origins:
             add_cors_headers(response, allowed_origins)
         return response
+
+    @app.after_request
+    def record(response):
+        # Registered last, so it runs first: the status is final, the clock still fair.
+        started = g.get("request_started")
+        if started is not None:
+            record_request(response.status_code, time.perf_counter() - started)
+        return response
+
+
+def record_request(status: int, seconds: float) -> None:
+    """One log line and the HTTP metrics for the request being answered."""
+    method = request.method if request.method in KNOWN_METHODS else "other"
+    # The endpoint name, never the raw path: a path is whatever a client typed.
+    metrics.count_request(method, request.endpoint or "unmatched", status, seconds)
+    # The route's path: never the query string, where tokens travel (/confirm?token=...),
+    # and not what a client typed where no route matched (it may be an address).
+    path = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    duration_ms = round(seconds * 1000, 1)
+    log.info(
+        "%s %s %s %sms",
+        method,
+        path,
+        status,
+        duration_ms,
+        extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
+    )
 
 
 def _methods(rule) -> list[str]:

@@ -1,4 +1,4 @@
-"""SQLAlchemy models: users and the email outbox."""
+"""SQLAlchemy models: users, the email outbox, verification codes and their guess counts."""
 
 from datetime import datetime
 
@@ -97,3 +97,35 @@ class OutboxEmail(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claim_id: Mapped[str | None] = mapped_column(String(36))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class VerificationCode(db.Model):
+    """A code mailed beside a link. Only a keyed hash of it is stored: a dump reveals no code."""
+
+    __tablename__ = "verification_codes"
+    __table_args__ = (Index("ix_verification_codes_address", "address_hash", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # tokens.digest of the address key the code was mailed to (for an email change, the new one).
+    address_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of purpose, address key and code under the SECRET_KEY current at issue.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    # The state the code is bound to, as its token is (a password-hash digest, a change version).
+    binding: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CodeGuesses(db.Model):
+    """Wrong codes per address, counted in the database so the cap holds across processes."""
+
+    __tablename__ = "verification_guesses"
+
+    # The same digest as VerificationCode.address_hash, whether or not the address has an account.
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_guesses: Mapped[int] = mapped_column(default=0)
+    day_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    day_guesses: Mapped[int] = mapped_column(default=0)

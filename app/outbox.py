@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails, webhooks
+from . import emails, metrics, webhooks
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -330,16 +330,30 @@ class _Batch:
             log.warning("outbox: %s rows lost their lease before their result was recorded", lost)
 
 
-def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) -> str:
+def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) -> tuple[str, str]:
+    """Send one claimed row; its outcome, and its channel (email or webhook) for the metrics."""
     row = batch.hold(row_id)
     if row is None:
         log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
-        return "lease_lost"
+        kind = db.session.scalar(select(OutboxEmail.kind).where(OutboxEmail.id == row_id))
+        db.session.rollback()
+        return "lease_lost", _channel(kind or "")
+    return _send_held(batch, row, transport), _channel(row.kind)
+
+
+def _channel(kind: str) -> str:
+    return "webhook" if webhooks.is_event(kind) else "email"
+
+
+def _send_held(batch: _Batch, row: OutboxEmail, transport: emails.Transport) -> str:
+    row_id = row.id
     attempts = row.attempts + 1
     prepare, send = _sender(row, transport)
     try:
         prepared = prepare(row)
-        db.session.rollback()  # end the read transaction before the slow network part
+        # Store what composing made (a mail's verification codes: useless unsent) before it
+        # leaves, and end the transaction before the slow network part.
+        db.session.commit()
         send(prepared)
     except emails.NothingToSend as reason:
         db.session.rollback()
@@ -376,7 +390,9 @@ def _deliver_rows(claim_id: str, queue: deque[int], counts: dict[str, int]) -> N
                     row_id = queue.popleft()
                 except IndexError:  # another lane took the last one
                     break
-                counts[_deliver_claimed(batch, row_id, transport)] += 1
+                outcome, channel = _deliver_claimed(batch, row_id, transport)
+                counts[outcome] += 1
+                metrics.count_delivery(channel, outcome)
     finally:
         db.session.rollback()
         batch.record()
@@ -500,6 +516,13 @@ def stats(channel: str | None = None, include_done: bool = True) -> dict[str, in
     if not include_done:
         del result["sent"], result["skipped"]
     return result
+
+
+def oldest_pending_queued_at():
+    """When the oldest row still pending was queued; None when nothing is pending."""
+    return db.session.scalar(
+        select(func.min(OutboxEmail.created_at)).where(OutboxEmail.status == "pending")
+    )
 
 
 # --- in-process delivery (no Celery) ---

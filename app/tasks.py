@@ -3,6 +3,7 @@
 import logging
 
 from celery import Celery, Task, shared_task
+from celery.signals import setup_logging
 from flask import Flask
 
 from . import outbox
@@ -19,6 +20,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
+        task_default_queue=app.config["CELERY_QUEUE"],
         task_ignore_result=True,
         # A task is acknowledged after it ran, so a worker killed mid-task leaves it queued.
         task_acks_late=True,
@@ -34,7 +36,15 @@ def celery_init_app(app: Flask) -> Celery:
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    if app.config["LOG_FORMAT"] == "json":
+        # Any receiver of this signal makes Celery leave logging alone, so workers and beat
+        # keep the app's JSON lines instead of Celery's own text format.
+        setup_logging.connect(_keep_app_logging, weak=False)
     return celery_app
+
+
+def _keep_app_logging(**kwargs) -> None:
+    """The app configured logging already (create_app); Celery adds nothing."""
 
 
 @shared_task(name="app.tasks.deliver_email", ignore_result=True)

@@ -158,6 +158,27 @@ def redis_url():
     client.close()
 
 
+def _rabbitmq_skip_reason(url: str | None) -> str | None:
+    if not url:
+        return "RabbitMQ tests need TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672//"
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:  # any failure to connect means: skip, and say why
+        return f"RabbitMQ at TEST_RABBITMQ_URL is unreachable ({type(error).__name__})"
+    return None
+
+
+@pytest.fixture
+def rabbitmq_url():
+    """TEST_RABBITMQ_URL; tests use queues of their own there (no flush: the vhost is shared)."""
+    url = os.environ.get("TEST_RABBITMQ_URL")
+    skip_or_fail(_rabbitmq_skip_reason(url))
+    return url
+
+
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()

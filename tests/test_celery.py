@@ -1,30 +1,46 @@
-"""Celery mode with a real Redis broker and real worker processes: every row sent, once."""
+"""Celery mode with real brokers (Redis and RabbitMQ) and real workers: every row sent, once."""
 
 import time
 from datetime import timedelta
 
 import pytest
+import requests
 
 from app.extensions import db
 from app.models import OutboxEmail
 from app.tasks import enqueue_delivery, sweep_outbox
 from app.timeutil import utcnow
+from tests.support.accounts import PASSWORD
+from tests.support.brokers import Broker
 from tests.support.celery_worker import CeleryProcess
+from tests.support.metrics import METRICS_TOKEN, scrape, value
 from tests.support.outbox import delivery_counts, outbox_rows, register_all
-from tests.support.smtp import free_port
+from tests.support.server import LiveServer
 from tests.support.waiting import wait_until
-
-QUEUE = "celery"  # Celery's default queue; the fixture flushes this test's Redis database
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+    ]
+)
+def broker(request):
+    """Each test runs on both brokers, with a queue of its own (parallel runs never mix)."""
+    broker = Broker(request.param, request.getfixturevalue(f"{request.param}_url"))
+    yield broker
+    broker.remove()
+
+
 @pytest.fixture
-def celery_app_factory(app_factory, redis_url):
+def celery_app_factory(app_factory, broker):
     made = []
 
     def make(**overrides):
-        app = app_factory(**{"CELERY_BROKER_URL": redis_url, **overrides})
+        settings = {"CELERY_BROKER_URL": broker.url, "CELERY_QUEUE": broker.queue}
+        app = app_factory(**{**settings, **overrides})
         made.append(app)
         return app
 
@@ -34,7 +50,7 @@ def celery_app_factory(app_factory, redis_url):
 
 
 @pytest.fixture
-def start_celery(database, smtp_server, redis_url, tmp_path):
+def start_celery(database, smtp_server, broker, tmp_path):
     """Start `celery worker` or `celery beat` processes; all are stopped after the test."""
     started = []
 
@@ -44,8 +60,9 @@ def start_celery(database, smtp_server, redis_url, tmp_path):
                 command,
                 database_url=database.url,
                 smtp_port=smtp_server.port,
-                broker_url=redis_url,
+                broker_url=broker.url,
                 workdir=tmp_path,
+                CELERY_QUEUE=broker.queue,
                 **env,
             ).start()
             for _ in range(count)
@@ -60,14 +77,8 @@ def start_celery(database, smtp_server, redis_url, tmp_path):
         process.stop()
 
 
-def _broker(redis_url):
-    import redis
-
-    return redis.Redis.from_url(redis_url)
-
-
 def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
-    celery_app_factory, start_celery, smtp_server, redis_url
+    celery_app_factory, start_celery, smtp_server, broker
 ):
     app = celery_app_factory()
     addresses = [f"user{n}@example.com" for n in range(10)]
@@ -76,17 +87,11 @@ def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
     with app.app_context():
         enqueue_delivery(ids)  # every task twice more, as a redelivery or a sweep would
         enqueue_delivery(ids)
-    broker = _broker(redis_url)
-    try:
-        assert broker.llen(QUEUE) == 30  # one task per row after each commit, plus the repeats
+    assert broker.depth() == 30  # one task per row after each commit, plus the repeats
 
-        start_celery("worker", count=2)
-        wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all rows sent")
-        wait_until(
-            lambda: broker.llen(QUEUE) == 0 and not broker.hlen("unacked"), 20, "the queue drained"
-        )
-    finally:
-        broker.close()
+    start_celery("worker", count=2)
+    wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 20, "all rows sent")
+    wait_until(broker.drained, 20, "the queue drained")
     rows = outbox_rows(app)
     deliveries = delivery_counts(smtp_server)
     assert sorted(deliveries) == sorted((r.message_id, r.recipient) for r in rows)
@@ -95,7 +100,7 @@ def test_workers_deliver_each_row_once_however_often_its_task_is_queued(
 
 
 def test_the_sweep_requeues_due_and_stuck_rows_only(
-    celery_app_factory, start_celery, smtp_server, redis_url
+    celery_app_factory, start_celery, smtp_server, broker
 ):
     app = celery_app_factory(OUTBOX_AUTODISPATCH=False)  # rows whose tasks were never queued
     register_all(
@@ -116,13 +121,9 @@ def test_the_sweep_requeues_due_and_stuck_rows_only(
         db.session.commit()
 
     assert sweep_outbox() == 2  # beat's task, run in this process
-    broker = _broker(redis_url)
-    try:
-        assert broker.llen(QUEUE) == 2
-        start_celery("worker")
-        wait_until(lambda: broker.llen(QUEUE) == 0 and not broker.hlen("unacked"), 20, "drain")
-    finally:
-        broker.close()
+    assert broker.depth() == 2
+    start_celery("worker")
+    wait_until(broker.drained, 20, "drain")
     wait_until(lambda: len(smtp_server.messages) >= 2, 10, "two deliveries")
     assert sorted(to for _, to in delivery_counts(smtp_server)) == [
         "due@example.com",
@@ -134,10 +135,9 @@ def test_the_sweep_requeues_due_and_stuck_rows_only(
 
 
 def test_a_broker_down_at_commit_loses_nothing_the_sweep_queues_the_row_later(
-    celery_app_factory, redis_url, caplog
+    celery_app_factory, broker, caplog
 ):
-    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
-    down = celery_app_factory(CELERY_BROKER_URL=dead_broker)
+    down = celery_app_factory(CELERY_BROKER_URL=broker.dead_url())
     register_all(down, "ann@example.com")  # answers 202 although the task could not be queued
     [row] = outbox_rows(down)
     assert (row.status, row.attempts) == ("pending", 0)
@@ -145,16 +145,12 @@ def test_a_broker_down_at_commit_loses_nothing_the_sweep_queues_the_row_later(
 
     celery_app_factory()  # the broker is back: beat's sweep runs in an app that reaches it
     assert sweep_outbox() == 1
-    broker = _broker(redis_url)
-    try:
-        assert broker.llen(QUEUE) == 1
-    finally:
-        broker.close()
+    assert broker.depth() == 1
 
 
 @pytest.mark.parametrize("moment", ["right_after_an_acceptance", "mid_exchange"])
 def test_a_worker_killed_mid_batch_loses_no_mail(
-    celery_app_factory, start_celery, smtp_server, redis_url, moment
+    celery_app_factory, start_celery, smtp_server, broker, moment
 ):
     rows_total = 30
     settings = {"OUTBOX_LEASE_SECONDS": 2, "OUTBOX_SWEEP_SECONDS": 1, "MAIL_TIMEOUT": 1}
@@ -179,7 +175,8 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     assert sent_at_kill < rows_total, "the batch finished before the kill: nothing was tested"
 
     # A new worker takes the queue; beat's sweep re-queues the rows leased by the dead one
-    # (their tasks stay unacknowledged in Redis until its visibility timeout, an hour).
+    # (on Redis their tasks stay unacknowledged until its visibility timeout, an hour; RabbitMQ
+    # hands them back at once, but a new worker finds their leases still running).
     start_celery("worker", **settings)
     start_celery("beat", **settings)
     wait_until(lambda: all(r.status == "sent" for r in outbox_rows(app)), 30, "every row sent")
@@ -195,3 +192,33 @@ def test_a_worker_killed_mid_batch_loses_no_mail(
     assert sorted(deliveries) == sorted((r.message_id, r.recipient) for r in rows)
     # Only a mail accepted by the server but not yet marked sent can go out twice.
     assert duplicates <= unrecorded <= in_flight
+
+
+@pytest.mark.live_server
+def test_deliveries_made_by_a_worker_are_counted_in_the_web_metrics(
+    celery_app_factory, start_celery, broker, database, smtp_server, tmp_path
+):
+    celery_app_factory()  # creates the schema
+    # The worker shares the web's metrics directory (one host): a scrape adds its counts in.
+    shared = {"PROMETHEUS_MULTIPROC_DIR": tmp_path / "prometheus"}
+    shared["PROMETHEUS_MULTIPROC_DIR"].mkdir()
+    start_celery("worker", **shared)
+    web = {
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "CELERY_BROKER_URL": broker.url,
+        "CELERY_QUEUE": broker.queue,
+        **shared,
+    }
+    with LiveServer(database.url, smtp_server.port, workers=2, **web) as server:
+        for address in ("ann@example.com", "bob@example.com"):
+            body = {"email": address, "password": PASSWORD}
+            assert requests.post(f"{server.url}/register", json=body, timeout=10).ok
+        smtp_server.wait_for(2)
+
+        def sent() -> float:
+            samples = scrape(server)
+            return value(samples, "outbox_deliveries_total", kind="email", outcome="sent")
+
+        # Web processes in Celery mode never deliver: these counts are the worker's.
+        wait_until(lambda: sent() == 2, 20, "the worker's deliveries in the scrape")
+        assert value(scrape(server), "outbox_messages", status="sent") == 2

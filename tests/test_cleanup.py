@@ -142,7 +142,7 @@ def test_purge_deletes_in_batches_of_one_transaction_each(app, runner, make_user
         result = runner.invoke(args=["users", "purge-unconfirmed", "--older-than", "7d"])
         assert "deleted 5 unconfirmed accounts" in result.output, result.output
 
-    assert commits_during(app, purge) == 3  # 2 + 2 + 1 accounts
+    assert commits_during(app, purge) == 4  # 2 + 2 + 1 accounts, then orphaned codes
     assert addresses(app) == {"kept@example.com"}
 
 

@@ -44,11 +44,11 @@ def test_upgrade_downgrade_upgrade_round_trips(migrated_app):
     with migrated_app.app_context():
         assert _tables() == set()
         upgrade()
-        assert _tables() == {"users", "outbox_emails"}
+        assert _tables() == {"users", "outbox_emails", "verification_codes", "verification_guesses"}
         downgrade(revision="base")
         assert _tables() == set()
         upgrade()
-        assert _tables() == {"users", "outbox_emails"}
+        assert _tables() == {"users", "outbox_emails", "verification_codes", "verification_guesses"}
         # The re-created schema is usable, constraints included.
         db.session.add(User(email="ann@example.com", email_key="ann@example.com"))
         db.session.commit()

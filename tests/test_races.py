@@ -165,3 +165,44 @@ def test_two_delivery_workers_send_each_email_once(app_factory, smtp_server):
         assert {row.message_id for row in rows} == set(sent)
         assert {(row.status, row.attempts) for row in rows} == {("sent", 1)}
         db.session.remove()
+
+
+def test_parallel_wrong_codes_evaluate_at_most_the_cap(app_factory, database, smtp_server):
+    """20 wrong codes at once against one address, over two processes: 5 compared, 15 refused."""
+    from app.models import CodeGuesses
+    from tests.support.smtp import code_in
+
+    app = app_factory()
+    with LiveServer(database.url, smtp_server.port, workers=WORKERS, threads=THREADS) as server:
+        registered = requests.post(
+            f"{server.url}/register",
+            json={"email": "ann@example.com", "password": PASSWORD},
+            timeout=30,
+        )
+        assert registered.status_code == 202
+        code = code_in(smtp_server.wait_for(1)[0])
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        _all_at_once(
+            2 * WORKERS * THREADS, lambda _: requests.get(f"{server.url}/healthz", timeout=30)
+        )
+
+        responses = _all_at_once(
+            20,
+            lambda _: requests.post(
+                f"{server.url}/confirm/code",
+                json={"email": "ann@example.com", "code": wrong},
+                timeout=30,
+            ),
+        )
+        statuses = Counter(r.status_code for r in responses)
+        # Only a code that was compared can answer code_invalid: the rest were refused first.
+        assert statuses == {400: 5, 429: 15}, [r.text for r in responses]
+        assert {r.json()["error"]["code"] for r in responses} == {"code_invalid", "rate_limited"}
+        assert _scalar(app, select(CodeGuesses.window_guesses)) == 5
+
+        right = requests.post(
+            f"{server.url}/confirm/code",
+            json={"email": "ann@example.com", "code": code},
+            timeout=30,
+        )
+        assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.support.server import ROOT
+from tests.support.smtp import free_port
 
 GOOD_KEY = "a-production-secret-key-0123456789-abcdefgh"
 
@@ -20,6 +21,12 @@ BAD_SETTINGS = [
     ("RESET_TOKEN_MAX_AGE", "-1"),
     ("ACCESS_TOKEN_MAX_AGE", "1h"),
     ("EMAIL_REVERT_TOKEN_MAX_AGE", "0"),
+    ("VERIFICATION_CODE_LENGTH", "5"),
+    ("VERIFICATION_CODE_LENGTH", "11"),
+    ("VERIFICATION_CODE_MAX_AGE", "0"),
+    ("VERIFICATION_CODE_MAX_ATTEMPTS", "0"),
+    ("VERIFICATION_CODE_MAX_ATTEMPTS", "21"),
+    ("RATELIMIT_CONFIRM_CODE", "10/minit"),
     ("OUTBOX_SWEEP_SECONDS", "0"),
     ("OUTBOX_MAX_ATTEMPTS", "0"),
     ("OUTBOX_RETRY_BASE_SECONDS", "-30"),
@@ -30,6 +37,7 @@ BAD_SETTINGS = [
     ("RATELIMIT_REGISTER", "ten per minute"),
     ("RATELIMIT_LOGIN_PER_ADDRESS", "10/minute;x"),
     ("RATELIMIT_ENABLED", "flase"),
+    ("RATELIMIT_STORAGE_URI", "redis//localhost:6379"),
     ("PREVENT_ENUMERATION", "maybe"),
     ("APP_ENV", "prod"),
     ("LOG_FORMAT", "xml"),
@@ -82,6 +90,19 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it(tmp_path, command
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"configuration error: {name} "), lines[0]
+
+
+@pytest.mark.live_server
+def test_gunicorn_stops_on_a_bad_setting_instead_of_restarting_workers(tmp_path):
+    command = [
+        sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{free_port()}",
+        "--workers", "2", "--no-control-socket",
+    ]  # fmt: skip
+    env = _production_env(tmp_path, MAIL_PORT="abc")
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "configuration error: MAIL_PORT " in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_secret_value_is_never_echoed(tmp_path):

@@ -126,3 +126,70 @@ def test_mail_request_takes_as_long_for_unknown_unconfirmed_and_confirmed(
         },
     )
     assert_alike(medians)
+
+
+@pytest.fixture
+def code_accounts(timed_app):
+    """Per round n: an address with a live code, one with an expired code, one with none."""
+    from datetime import timedelta
+
+    from app import codes, passwords
+    from app.addresses import email_key
+    from app.extensions import db
+    from app.models import User
+    from app.purposes import confirm_email, reset_password
+    from app.timeutil import utcnow
+
+    with timed_app.app_context():
+        hashed = passwords.hash_password(PASSWORD)
+        for n in range(-1, ROUNDS):
+            for kind in ("pending", "expired", "idle"):
+                email = f"{kind}{n}@example.com"
+                user = User(email=email, email_key=email_key(email), password_hash=hashed)
+                db.session.add(user)
+                db.session.flush()
+                if kind != "idle":
+                    confirm_email.make_code(user, email)
+                    reset_password.make_code(user)
+        db.session.flush()
+        db.session.execute(
+            db.update(codes.VerificationCode)
+            .where(
+                codes.VerificationCode.address_hash.in_(
+                    [codes.address_hash(f"expired{n}@example.com") for n in range(-1, ROUNDS)]
+                )
+            )
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+
+# A wrong code, an expired one, an address with nothing pending and one with no account all
+# answer code_invalid: each reserves a guess, compares against the address's codes and stops.
+@pytest.mark.parametrize(
+    "path, extra",
+    [("/confirm/code", {}), ("/password/reset", {"password": "staple battery horse correct"})],
+)
+def test_wrong_code_takes_as_long_whatever_the_address_holds(timed_app, code_accounts, path, extra):
+    client = timed_app.test_client()
+
+    def guess(kind):
+        def send(n):
+            body = {"email": f"{kind}{n}@example.com", "code": "000000", **extra}
+            response = client.post(path, json=body)
+            assert response.status_code == 400, response.json
+            assert response.json["error"]["code"] == "code_invalid"
+            return response
+
+        return send
+
+    medians = median_latencies(
+        client,
+        {
+            "wrong code": guess("pending"),
+            "expired code": guess("expired"),
+            "nothing pending": guess("idle"),
+            "no account": guess("nobody"),
+        },
+    )
+    assert_alike(medians)

@@ -19,7 +19,7 @@ from tests.support.celery_worker import CeleryProcess
 from tests.support.outbox import outbox_rows
 from tests.support.receiver import HANG, WebhookReceiver
 from tests.support.server import TEST_SECRET_KEY
-from tests.support.smtp import token_in
+from tests.support.smtp import code_in, token_in
 from tests.support.waiting import wait_until
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
@@ -244,6 +244,31 @@ def test_a_reset_that_confirms_an_account_also_sends_user_confirmed(
             event("user.password_reset", ann, ANN),
         ]
     )
+
+
+def test_codes_send_the_same_events_as_links(webhook_app, smtp_server, receiver):
+    app = webhook_app()
+    client = app.test_client()
+    register(client, ANN)
+    confirmation = code_in(smtp_server.wait_for(1)[0])
+    response = client.post("/confirm/code", json={"email": ANN, "code": confirmation})
+    assert response.json == {"status": "confirmed"}
+    assert client.post("/password/forgot", json={"email": ANN}).status_code == 202
+    reset = code_in(smtp_server.wait_for(2)[1])
+    body = {"email": ANN, "code": reset, "password": NEW_PASSWORD}
+    assert client.post("/password/reset", json=body).status_code == 200
+    receiver.wait_for(3)
+    ann = user_id(app, ANN)
+    assert receiver.events() == sorted(
+        [
+            event("user.registered", ann, ANN),
+            event("user.confirmed", ann, ANN),
+            event("user.password_reset", ann, ANN),
+        ]
+    )
+    # Never a code in an event.
+    for request in receiver.requests:
+        assert confirmation.encode() not in request.body and reset.encode() not in request.body
 
 
 def test_re_registering_an_address_sends_no_user_registered(webhook_app, smtp_server, receiver):

@@ -4,15 +4,17 @@ from flask import Flask
 from flask_restful import Api
 
 from .account import EmailChange, EmailRevert, PasswordForgot, PasswordReset
-from .confirmation import Confirmation
+from .confirmation import CodeConfirmation, Confirmation
 from .docs import OpenApiDocument
 from .health import Health
+from .metrics import Metrics
 from .registration import ConfirmationResend, Registration
 from .sessions import Login, LogoutAll, Me
 
 ROUTES = [
     (Registration, "/register", "register"),
     (Confirmation, "/confirm", "confirm"),
+    (CodeConfirmation, "/confirm/code", "confirm_code"),
     (ConfirmationResend, "/confirm/resend", "confirm_resend"),
     (Login, "/login", "login"),
     (Me, "/me", "me"),
@@ -23,6 +25,7 @@ ROUTES = [
     (EmailRevert, "/email/revert", "email_revert"),
     (Health, "/healthz", "healthz"),
     (OpenApiDocument, "/openapi.json", "openapi"),
+    (Metrics, "/metrics", "metrics"),
 ]
 
 

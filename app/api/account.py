@@ -28,6 +28,10 @@ class PasswordReset(Resource):
         return open_link(_valid(services.check_reset_token), {VALID: "reset_form"}, errors=None)
 
     def post(self):
+        if not schemas.is_form_post(request) and schemas.is_reset_by_code(request):
+            data = schemas.load_password_reset_by_code(request)
+            services.reset_password_by_code(data.email, data.code, data.password)
+            return {"status": "password_reset"}, 200
         data = schemas.load_password_reset(request, allow_form=True)
         services.reset_password(data.token, data.password)
         if schemas.is_form_post(request):

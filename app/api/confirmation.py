@@ -1,10 +1,11 @@
-"""GET /confirm (checks a link, changes nothing by default) and POST /confirm (confirms)."""
+"""GET /confirm (checks a link, changes nothing by default), POST /confirm and /confirm/code."""
 
 from flask import current_app, request
 from flask_restful import Resource
 
 from .. import services
 from . import schemas
+from .limits import per_ip
 from .pages import open_link, page
 
 # Scanners fetch links too: a person presses the prompt's button, which POSTs the token.
@@ -33,3 +34,13 @@ class Confirmation(Resource):
                 password_reset_required=answer.get("password_reset_required", False),
             )
         return answer, 200
+
+
+class CodeConfirmation(Resource):
+    """The code printed beside the link: for an app, or a device other than the mailbox."""
+
+    decorators = [per_ip("RATELIMIT_CONFIRM_CODE")]
+
+    def post(self):
+        data = schemas.load_code_confirmation(request)
+        return services.confirm_email_by_code(data.email, data.code), 200

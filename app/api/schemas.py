@@ -117,10 +117,66 @@ def load_token(request: Request, *, allow_form: bool = False) -> str:
     return _strings(data, "token", check_text=False)["token"]
 
 
+# Codes are 6 to 10 digits; a longer value is refused before it costs anything.
+MAX_CODE_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class CodeForm:
+    email: str
+    code: str
+
+
+def _code_fields(data: dict, *names: str) -> dict[str, str]:
+    """email, code and the other named fields, checked together; the code without spaces."""
+    fields = {}
+    try:
+        values = _strings(data, *names)
+    except ValidationError as error:
+        fields.update(error.fields)
+        values = {}
+    if "email" in values:
+        try:
+            values["email"] = normalize_email(values["email"])
+        except AddressError as error:
+            fields["email"] = str(error)
+    if "code" in values:
+        # People copy codes with the spaces or dashes some mail apps put in long numbers.
+        values["code"] = "".join(c for c in values["code"] if c not in " -")
+        if len(values["code"]) > MAX_CODE_LENGTH:
+            fields["code"] = f"Must be at most {MAX_CODE_LENGTH} characters long."
+    if fields:
+        raise ValidationError(fields=fields)
+    return values
+
+
+def load_code_confirmation(request: Request) -> CodeForm:
+    data = _code_fields(load_object(request), "email", "code")
+    return CodeForm(data["email"], data["code"])
+
+
 @dataclass(frozen=True)
 class PasswordResetForm:
     token: str
     password: str
+
+
+@dataclass(frozen=True)
+class PasswordResetByCode:
+    email: str
+    code: str
+    password: str
+
+
+def is_reset_by_code(request: Request) -> bool:
+    """Which form a JSON POST /password/reset uses: with a token, or with email and code."""
+    data = load_object(request)
+    return "token" not in data and ("code" in data or "email" in data)
+
+
+def load_password_reset_by_code(request: Request) -> PasswordResetByCode:
+    data = _code_fields(load_object(request), "email", "code", "password")
+    return PasswordResetByCode(data["email"], data["code"], data["password"])
 
 
 def load_password_reset(request: Request, *, allow_form: bool = False) -> PasswordResetForm:

@@ -1,12 +1,12 @@
-"""Confirming the new address of an email change: the /confirm token mailed to that address."""
+"""Confirming the new address of an email change: the token and code mailed to that address."""
 
 from dataclasses import dataclass
 
 from flask import current_app
 
-from .. import tokens
+from .. import codes, tokens
 from ..addresses import email_key
-from ..models import User
+from ..models import User, VerificationCode
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,12 @@ def make_token(user: User, new_email: str, version: int) -> str:
 
 def read_token(token: object) -> ChangeEmail:
     return ChangeEmail.read(token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+
+
+def make_code(user: User, new_email: str, version: int) -> str:
+    """Bound, like the token, to the new address and to this change request."""
+    return codes.issue(ChangeEmail.purpose, user, new_email, binding=str(version))
+
+
+def read_code(row: VerificationCode) -> ChangeEmail:
+    return ChangeEmail(row.user_id, row.address_hash, int(row.binding or -1))

@@ -1,12 +1,12 @@
-"""Confirming a new account's address: the /confirm token of the sign-up mail."""
+"""Confirming a new account's address: the /confirm token and the code of the sign-up mail."""
 
 from dataclasses import dataclass
 
 from flask import current_app
 
-from .. import tokens
+from .. import codes, tokens
 from ..addresses import email_key
-from ..models import User
+from ..models import User, VerificationCode
 
 
 @dataclass(frozen=True)
@@ -28,3 +28,13 @@ def make_token(user: User, address: str) -> str:
 
 def read_token(token: object) -> ConfirmEmail:
     return ConfirmEmail.read(token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+
+
+def make_code(user: User, address: str) -> str:
+    """The code of the same mail, bound to the same address."""
+    return codes.issue(ConfirmEmail.purpose, user, address)
+
+
+def read_code(row: VerificationCode) -> ConfirmEmail:
+    """What a matching code stands for: the same payload its link's token carries."""
+    return ConfirmEmail(row.user_id, row.address_hash)

@@ -1,11 +1,11 @@
-"""Resetting (or first setting) a password: the /password/reset link of the reset mails."""
+"""Resetting (or first setting) a password: the token and code of the reset mails."""
 
 from dataclasses import dataclass
 
 from flask import current_app
 
-from .. import tokens
-from ..models import User
+from .. import codes, tokens
+from ..models import User, VerificationCode
 
 
 @dataclass(frozen=True)
@@ -26,3 +26,14 @@ def make_token(user: User) -> str:
 
 def read_token(token: object) -> ResetPassword:
     return ResetPassword.read(token, current_app.config["RESET_TOKEN_MAX_AGE"])
+
+
+def make_code(user: User) -> str:
+    """Bound, like the token, to the password hash it was issued against."""
+    return codes.issue(
+        ResetPassword.purpose, user, user.email, binding=tokens.digest(user.password_hash)
+    )
+
+
+def read_code(row: VerificationCode) -> ResetPassword:
+    return ResetPassword(row.user_id, row.binding or "")

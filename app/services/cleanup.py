@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, exists, func, select
 
-from .. import outbox
+from .. import codes, outbox
 from ..extensions import db
 from ..models import OutboxEmail, User
 from ..timeutil import utcnow
@@ -15,7 +15,7 @@ BATCH_SIZE = 1000
 
 
 def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
-    """Delete unconfirmed accounts older than older_than (and what they queued); the count.
+    """Delete unconfirmed accounts older than older_than (and what they queued, their codes).
 
     An abandoned sign-up holds its address: nobody else can register it, and whoever made it
     may have pre-registered someone else's address. Confirmed accounts are never touched.
@@ -51,6 +51,11 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
         outbox.enqueue_deleted(deleted)
         db.session.commit()
         count += len(deleted)
+    if count:
+        # Once, not per batch: it looks for codes of any user that is gone (SQLite only has
+        # such orphans; PostgreSQL cascades).
+        codes.remove_orphans()
+        db.session.commit()
     db.session.rollback()
     return count
 

@@ -1,19 +1,24 @@
-"""Confirming an address from an emailed token: a new account's, or an email change's."""
+"""Confirming an address from an emailed token or code: a new account's, or an email change's."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox
+from .. import codes, metrics, outbox
 from ..addresses import email_key
-from ..errors import TokenInvalid
+from ..errors import CodeInvalid, TokenInvalid
 from ..extensions import db
-from ..models import User
+from ..models import User, VerificationCode
 from ..purposes import change_email as change_email_token
 from ..purposes import confirm_email as confirm_email_token
+from ..purposes.change_email import ChangeEmail
+from ..purposes.confirm_email import ConfirmEmail
 from ..timeutil import utcnow
 from .users import user_of
+from .verification import redeem_code
+
+CONFIRM_PURPOSES = (ConfirmEmail.purpose, ChangeEmail.purpose)
 
 
 @dataclass(frozen=True)
@@ -29,12 +34,28 @@ def _resolve(token: str) -> _Confirmation:
     try:
         signup = confirm_email_token.read_token(token)
     except TokenInvalid:
-        change = change_email_token.read_token(token)
-    else:
-        user = user_of(signup)
-        if not signup.is_for(user):
-            raise TokenInvalid()
-        return _Confirmation(user, change=False)
+        return _for_change(change_email_token.read_token(token))
+    return _for_signup(signup)
+
+
+def _resolve_code(row: VerificationCode) -> _Confirmation | None:
+    """A matching code stands for the same payload as its mail's token: the same checks follow."""
+    try:
+        if row.purpose == ConfirmEmail.purpose:
+            return _for_signup(confirm_email_token.read_code(row))
+        return _for_change(change_email_token.read_code(row))
+    except TokenInvalid:
+        return None
+
+
+def _for_signup(signup: ConfirmEmail) -> _Confirmation:
+    user = user_of(signup)
+    if not signup.is_for(user):
+        raise TokenInvalid()
+    return _Confirmation(user, change=False)
+
+
+def _for_change(change: ChangeEmail) -> _Confirmation:
     user = user_of(change)
     if change.is_applied(user):
         return _Confirmation(user, change=True)
@@ -58,13 +79,25 @@ def check_confirmation_token(token: str) -> str:
 
 def confirm_email(token: str) -> dict:
     """Confirm the address a token was issued for; confirming twice answers already_confirmed."""
-    found = _resolve(token)
+    return _confirm(_resolve(token), via="link")
+
+
+def confirm_email_by_code(email: str, code: str) -> dict:
+    """Confirm with the code of a confirmation mail sent to email: as confirm_email does."""
+    found = redeem_code(CONFIRM_PURPOSES, email, code, _resolve_code)
+    try:
+        return _confirm(found, via="code")
+    except TokenInvalid as error:  # the new address was taken meanwhile: the code is dead too
+        raise CodeInvalid(error.message) from None
+
+
+def _confirm(found: _Confirmation, via: str) -> dict:
     if found.change:
         return _apply_email_change(found)
-    return mark_confirmed(found.user)
+    return mark_confirmed(found.user, via)
 
 
-def mark_confirmed(user: User) -> dict:
+def mark_confirmed(user: User, via: str) -> dict:
     """Confirm a new account's address, however the inbox was proven, and queue user.confirmed.
 
     Confirming twice answers already_confirmed and queues nothing.
@@ -80,6 +113,8 @@ def mark_confirmed(user: User) -> dict:
         db.session.rollback()
         return {"status": "already_confirmed"}
     db.session.refresh(user)
+    # Confirmed by link or by code: no other code of the sign-up mails works any more.
+    codes.end(user.id, ConfirmEmail.purpose)
     outbox.enqueue_event("user.confirmed", user)
     answer = {"status": "confirmed"}
     if user.registration_conflict:
@@ -91,6 +126,7 @@ def mark_confirmed(user: User) -> dict:
         outbox.enqueue("password_set", user.email, user)
         answer["password_reset_required"] = True
     db.session.commit()
+    metrics.count_confirmation(via)
     return answer
 
 
@@ -118,6 +154,7 @@ def _apply_email_change(found: _Confirmation) -> dict:
     if result.rowcount == 0:
         db.session.rollback()
         return {"status": "already_confirmed"}
+    codes.end(found.user.id, ChangeEmail.purpose)
     outbox.enqueue_event("user.email_changed", found.user, previous_email=previous_email)
     db.session.commit()
     return {"status": "email_changed"}

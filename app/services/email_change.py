@@ -2,12 +2,13 @@
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox, passwords
+from .. import codes, outbox, passwords
 from ..addresses import email_key
 from ..errors import InvalidCredentials, TokenInvalid, ValidationError
 from ..extensions import db
 from ..models import User
 from ..purposes import revert_email
+from ..purposes.change_email import ChangeEmail
 from .users import find_user_by_email, user_of
 
 
@@ -71,6 +72,7 @@ def revert_email_change(token: str) -> None:
     user.pending_email = None
     user.email_change_version += 1  # outstanding confirmation links of changes die
     user.token_version += 1  # every access token is revoked
+    codes.end(user.id, ChangeEmail.purpose)
     try:
         if previous_email != old_email:  # not when only a pending change was cancelled
             # Inside the try: queueing flushes the UPDATE, where the unique index may object.

@@ -1,14 +1,16 @@
-"""Password reset: asking for a link, checking it, and setting a new password with it."""
+"""Password reset: asking for a link, checking it, setting a new password with it or its code."""
 
 from sqlalchemy import update
 
-from .. import outbox, passwords
-from ..errors import TokenInvalid, ValidationError
+from .. import codes, outbox, passwords, tokens
+from ..errors import ApiError, CodeInvalid, TokenInvalid, ValidationError
 from ..extensions import db
-from ..models import User
+from ..models import User, VerificationCode
 from ..purposes import reset_password as reset_password_token
+from ..purposes.reset_password import ResetPassword
 from ..timeutil import utcnow
 from .users import user_of
+from .verification import redeem_code
 
 
 def request_password_reset(email: str) -> None:
@@ -42,11 +44,39 @@ def reset_password(token: str, password: str) -> None:
     it proves the same inbox ownership a confirmation link does. That also ends any
     pre-registration by someone else, whose password is replaced here.
     """
-    user = _user_for_reset_token(token)
-    problem = passwords.password_problem(password, user.email)
+    _set_password(_user_for_reset_token(token), password, TokenInvalid)
+
+
+def reset_password_by_code(email: str, code: str, password: str) -> None:
+    """Set a new password with the code of a reset mail sent to email: as reset_password does."""
+    # The policy first: a weak password must not cost the person one of their guesses.
+    _check_policy(password, email)
+    user = redeem_code((ResetPassword.purpose,), email, code, _user_for_reset_code)
+    _set_password(user, password, CodeInvalid)
+
+
+def _user_for_reset_code(row: VerificationCode) -> User | None:
+    reset = reset_password_token.read_code(row)
+    user = db.session.get(User, reset.user_id)
+    # Bound like the link to the hash it was issued against, and to the account's address.
+    if (
+        user is None
+        or not reset.is_current(user)
+        or row.address_hash != tokens.digest(user.email_key)
+    ):
+        return None
+    return user
+
+
+def _check_policy(password: str, email: str) -> None:
+    problem = passwords.password_problem(password, email)
     if problem:
         db.session.rollback()
         raise ValidationError(fields={"password": problem})
+
+
+def _set_password(user: User, password: str, used_up: type[ApiError]) -> None:
+    _check_policy(password, user.email)
     issued_for = user.password_hash
     new_hash = passwords.hash_password(password)
     # A conditional update: of two concurrent uses of one link exactly one changes the row.
@@ -66,7 +96,9 @@ def reset_password(token: str, password: str) -> None:
     )
     if result.rowcount == 0:
         db.session.rollback()
-        raise TokenInvalid()
+        raise used_up()
+    # Reset by link or by code: no other reset code of this account works any more.
+    codes.end(user.id, ResetPassword.purpose)
     if user.confirmed_at is None:
         outbox.enqueue_event("user.confirmed", user)  # the reset link proved the inbox
     outbox.enqueue_event("user.password_reset", user)

@@ -3,7 +3,7 @@
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox, passwords
+from .. import metrics, outbox, passwords
 from ..addresses import email_key
 from ..errors import EmailTaken
 from ..extensions import db
@@ -36,6 +36,7 @@ def register(email: str, password: str) -> None:
             outbox.enqueue("confirm", user.email, user)
             outbox.enqueue_event("user.registered", user)  # a new account only, never a re-send
             db.session.commit()
+            metrics.count_registration()
             return
     _register_existing(user, password)
 

@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from .. import passwords
+from .. import metrics, passwords
 from ..errors import EmailNotConfirmed, InvalidCredentials, TokenExpired, TokenInvalid, Unauthorized
 from ..extensions import db
 from ..models import User
@@ -15,16 +15,20 @@ def login(email: str, password: str) -> tuple[str, int]:
     user = find_user_by_email(email)
     if user is None:
         passwords.spend_hashing_time(password)
+        metrics.count_login("invalid_credentials")
         raise InvalidCredentials()
     if not passwords.verify_password(user.password_hash, password):
+        metrics.count_login("invalid_credentials")
         raise InvalidCredentials()
     # Only someone who knows the password learns that the address is unconfirmed.
     if not user.is_confirmed:
+        metrics.count_login("email_not_confirmed")
         raise EmailNotConfirmed()
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     token = access.make_token(user)
     db.session.commit()
+    metrics.count_login("success")
     return token, current_app.config["ACCESS_TOKEN_MAX_AGE"]
 
 

@@ -18,7 +18,14 @@ class LiveServer:
     """gunicorn with the production config, pointed at a test's database and SMTP server."""
 
     def __init__(
-        self, database_url: str, smtp_port: int, *, workers: int = 2, threads: int = 4, **env
+        self,
+        database_url: str,
+        smtp_port: int,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        log_path: Path | None = None,
+        **env,
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,6 +45,7 @@ class LiveServer:
         }
         self.workers = workers
         self.threads = threads
+        self.log_path = log_path  # the server's stderr (its log) goes there when given
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> "LiveServer":
@@ -51,7 +59,12 @@ class LiveServer:
             "--graceful-timeout", "2",
             "--log-level", "warning",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stderr=log)
+        finally:
+            if log:
+                log.close()  # the child holds its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

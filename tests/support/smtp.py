@@ -104,3 +104,10 @@ def link_in(message, path: str = "/confirm") -> str:
 
 def token_in(message, path: str = "/confirm") -> str:
     return link_in(message, path).split("token=", 1)[1]
+
+
+def code_in(message) -> str:
+    """The verification code printed on a line of its own in the plain-text part."""
+    match = re.search(r"^ {4}(\d{6,10})\r?$", text_part(message), re.MULTILINE)
+    assert match, f"no code in:\n{text_part(message)}"
+    return match.group(1)
