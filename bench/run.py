@@ -293,6 +293,7 @@ class Database:
         """Accounts written directly (no API, one real hash shared): files of tokens/addresses."""
         from app import create_app, tokens
         from app.models import User
+        from app.purposes.confirm_email import ConfirmEmail
         from app.timeutil import utcnow
 
         password_hash = PasswordHasher(
@@ -331,7 +332,7 @@ class Database:
         with app.app_context():
 
             def token(address):
-                return tokens.issue(tokens.CONFIRM_EMAIL, [ids[address], tokens.digest(address)])
+                return ConfirmEmail(ids[address], tokens.digest(address)).sign()
 
             p = self.prefix
             lists = {
