@@ -1,6 +1,7 @@
 """The application factory."""
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,6 +78,11 @@ def _cross_checks(config) -> list[tuple[str, str]]:
         template = config.get(name)
         if template and "{token}" not in template:
             found.append((name, f"{name} must contain {{token}}"))
+    sessions = config.get("OUTBOX_SMTP_SESSIONS")
+    if not isinstance(sessions, int) or not 1 <= sessions <= 64:
+        found.append(
+            ("OUTBOX_SMTP_SESSIONS", "OUTBOX_SMTP_SESSIONS must be a whole number from 1 to 64")
+        )
     backend = config.get("MAIL_BACKEND")
     if backend not in (None, "smtp", "console"):
         found.append(("MAIL_BACKEND", "MAIL_BACKEND must be smtp or console"))
@@ -160,19 +166,26 @@ def configure_logging(app: Flask) -> None:
 
 def init_extensions(app: Flask) -> None:
     from . import (
+        database,
         models,  # noqa: F401  (the models must be known to Alembic and create_all)
         outbox,
     )
     from .api.language import select_locale
-    from .extensions import babel, db, limiter, mail, migrate
+    from .extensions import babel, db, limiter, mail
 
     db.init_app(app)
-    migrate.init_app(
-        app,
-        db,
-        render_as_batch=True,
-        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-    )
+    database.init_app(app)
+    if "gunicorn" not in sys.modules:
+        # Only `flask db …` uses Flask-Migrate, and a gunicorn worker never runs it: there
+        # Alembic would cost every worker about 11 MB of memory for nothing.
+        from flask_migrate import Migrate
+
+        Migrate().init_app(
+            app,
+            db,
+            render_as_batch=True,
+            directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        )
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     # Whitespace inside {% trans %} is collapsed, as the extraction (babel.cfg) does.

@@ -13,6 +13,23 @@ from .extensions import db
 from .models import OUTBOX_STATUSES, OutboxEmail
 from .timeutil import isoformat
 
+AGE_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class Age(click.ParamType):
+    """A positive age such as 7d, 12h or 30m."""
+
+    name = "age"
+
+    def convert(self, value, param, ctx) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", str(value))
+        if not match or int(match.group(1)) == 0:
+            self.fail(f"{value!r} is not an age like 7d, 12h or 30m", param, ctx)
+        return timedelta(**{AGE_UNITS[match.group(2)]: int(match.group(1))})
+
+
 outbox_cli = AppGroup("outbox", help="Inspect and deliver the outbox (emails, webhook events).")
 
 
@@ -56,23 +73,17 @@ def retry_outbox(row_id: int) -> None:
     click.echo(f"row {row_id} queued again")
 
 
+@outbox_cli.command("prune")
+@click.option("--older-than", type=Age(), required=True, help="Age such as 30d, 12h or 30m.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def prune_outbox(older_than: timedelta, dry_run: bool) -> None:
+    """Delete sent and skipped rows created longer ago than --older-than, in batches."""
+    count = services.prune_outbox(older_than, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {count} outbox row{'' if count == 1 else 's'}")
+
+
 users_cli = AppGroup("users", help="Maintain user accounts.")
-
-AGE_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-
-
-class Age(click.ParamType):
-    """A positive age such as 7d, 12h or 30m."""
-
-    name = "age"
-
-    def convert(self, value, param, ctx) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        match = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", str(value))
-        if not match or int(match.group(1)) == 0:
-            self.fail(f"{value!r} is not an age like 7d, 12h or 30m", param, ctx)
-        return timedelta(**{AGE_UNITS[match.group(2)]: int(match.group(1))})
 
 
 @users_cli.command("purge-unconfirmed")

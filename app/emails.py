@@ -2,6 +2,8 @@
 
 import logging
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import css_inline
 from flask import current_app, render_template
@@ -192,9 +194,51 @@ def mail_backend() -> str:
 
 def transmit(message: Message) -> None:
     """Deliver one composed message with the configured backend; SMTP errors propagate."""
-    if mail_backend() == "console":
-        # Development only: the whole message, link included, so a curl user can copy it.
-        log.info("email (console backend, not sent):\n%s", message.as_string())
-        return
-    with TimeoutConnection(current_app.extensions["mail"]) as connection:
-        connection.send(message)
+    with transport() as sender:
+        sender.send(message)
+
+
+class Transport:
+    """One SMTP session for a batch of messages: connect, EHLO and QUIT once, not per message.
+
+    After any failure the session is dropped and the next message opens a new one: a server
+    that hung up, or a reply that left the session in doubt, never costs the messages after it.
+    """
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.connection: TimeoutConnection | None = None
+
+    def send(self, message: Message) -> None:
+        if self.backend == "console":
+            # Development only: the whole message, link included, so a curl user can copy it.
+            log.info("email (console backend, not sent):\n%s", message.as_string())
+            return
+        if self.connection is None:
+            self.connection = TimeoutConnection(current_app.extensions["mail"]).__enter__()
+        try:
+            self.connection.send(message)
+        except BaseException:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None and connection.host is not None:
+            # Closed, not QUIT: after a failure the server may not answer any more.
+            connection.host.close()
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.__exit__(None, None, None)
+
+
+@contextmanager
+def transport() -> Iterator[Transport]:
+    """A Transport for the configured backend, its session closed (QUIT) when the block ends."""
+    sender = Transport(mail_backend())
+    try:
+        yield sender
+    finally:
+        sender.close()

@@ -1,7 +1,10 @@
 """Password hashing (Argon2id) and the password policy."""
 
+import ast
+import importlib.util
 import unicodedata
 from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,10 +17,18 @@ MAX_LENGTH = 128
 
 @cache
 def _common_passwords() -> frozenset[str]:
-    # zxcvbn ships the 30,000 most common passwords from real leaks.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
+    """The 30,000 most common passwords from real leaks, as zxcvbn ships them."""
+    # Read from its data file, not imported: importing zxcvbn builds ranked dictionaries of
+    # all its word lists, about 17 MB in every worker, of which we use this one list.
+    spec = importlib.util.find_spec("zxcvbn")
+    source = (Path(spec.submodule_search_locations[0]) / "frequency_lists.py").read_text()
+    # Plain string searches: a regular expression over the 800 kB file takes seconds.
+    start = source.find('"passwords": "')
+    end = source.find('".split(', start)
+    if start < 0 or end < 0:  # a zxcvbn release that stores its lists differently
+        raise RuntimeError("zxcvbn's password list was not found in frequency_lists.py")
+    literal = source[start + len('"passwords": ') : end + 1]
+    return frozenset(ast.literal_eval(literal).split(","))
 
 
 @cache

@@ -106,3 +106,122 @@ def test_an_unreadable_age_is_refused(app, runner, accounts, age):
 
 def test_the_age_is_required(runner):
     assert runner.invoke(args=["users", "purge-unconfirmed"]).exit_code == 2
+
+
+# --- batches ---
+
+
+def commits_during(app, action) -> int:
+    """How many transactions were committed while `action` ran."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    commits = []
+
+    def count(session):
+        commits.append(1)
+
+    event.listen(Session, "after_commit", count)
+    try:
+        action()
+    finally:
+        event.remove(Session, "after_commit", count)
+    return len(commits)
+
+
+def test_purge_deletes_in_batches_of_one_transaction_each(app, runner, make_user, monkeypatch):
+    from app.services import cleanup
+
+    monkeypatch.setattr(cleanup, "BATCH_SIZE", 2)
+    then = utcnow() - timedelta(days=8)
+    for n in range(5):
+        make_user_at(make_user, f"stale{n}@example.com", then, confirmed=False)
+    make_user_at(make_user, "kept@example.com", then, confirmed=True)
+
+    def purge():
+        result = runner.invoke(args=["users", "purge-unconfirmed", "--older-than", "7d"])
+        assert "deleted 5 unconfirmed accounts" in result.output, result.output
+
+    assert commits_during(app, purge) == 4  # 2 + 2 + 1 accounts, then orphaned codes
+    assert addresses(app) == {"kept@example.com"}
+
+
+# --- flask outbox prune ---
+
+
+def add_outbox_row(app, status, created_at, recipient="ann@example.com") -> None:
+    with app.app_context():
+        db.session.add(
+            OutboxEmail(
+                kind="confirm",
+                recipient=recipient,
+                message_id=f"<{status}.{created_at.timestamp()}.{recipient}@example.com>",
+                status=status,
+                attempts=1 if status != "pending" else 0,
+                created_at=created_at,
+                next_attempt_at=created_at,
+                sent_at=created_at if status == "sent" else None,
+            )
+        )
+        db.session.commit()
+
+
+def outbox_states(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db.session.execute(select(OutboxEmail.status, OutboxEmail.recipient)).all()
+        return sorted((status, recipient) for status, recipient in rows)
+
+
+@pytest.fixture
+def old_and_new_rows(app):
+    now = utcnow()
+    for status in ("sent", "skipped", "pending", "failed"):
+        add_outbox_row(app, status, now - timedelta(days=31), f"old-{status}@example.com")
+        add_outbox_row(app, status, now - timedelta(days=29), f"new-{status}@example.com")
+
+
+def test_prune_deletes_only_old_sent_and_skipped_rows(app, runner, old_and_new_rows):
+    result = runner.invoke(args=["outbox", "prune", "--older-than", "30d"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 outbox rows" in result.output
+    assert outbox_states(app) == [
+        ("failed", "new-failed@example.com"),
+        ("failed", "old-failed@example.com"),
+        ("pending", "new-pending@example.com"),
+        ("pending", "old-pending@example.com"),
+        ("sent", "new-sent@example.com"),
+        ("skipped", "new-skipped@example.com"),
+    ]
+    again = runner.invoke(args=["outbox", "prune", "--older-than", "30d"])
+    assert "deleted 0 outbox rows" in again.output
+
+
+def test_prune_dry_run_counts_and_deletes_nothing(app, runner, old_and_new_rows):
+    result = runner.invoke(args=["outbox", "prune", "--older-than", "28d", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would delete 4 outbox rows" in result.output
+    assert len(outbox_states(app)) == 8
+
+
+def test_prune_deletes_in_batches_of_one_transaction_each(app, runner, monkeypatch):
+    from app.services import cleanup
+
+    monkeypatch.setattr(cleanup, "BATCH_SIZE", 2)
+    old = utcnow() - timedelta(days=40)
+    for n in range(5):
+        add_outbox_row(app, "sent", old, f"user{n}@example.com")
+    add_outbox_row(app, "sent", utcnow(), "today@example.com")
+
+    def prune():
+        result = runner.invoke(args=["outbox", "prune", "--older-than", "30d"])
+        assert "deleted 5 outbox rows" in result.output, result.output
+
+    assert commits_during(app, prune) == 3  # 2 + 2 + 1 rows
+    assert outbox_states(app) == [("sent", "today@example.com")]
+
+
+@pytest.mark.parametrize("age", ["30", "0d", "30x"])
+def test_prune_refuses_an_unreadable_age(app, runner, old_and_new_rows, age):
+    result = runner.invoke(args=["outbox", "prune", "--older-than", age])
+    assert result.exit_code == 2
+    assert len(outbox_states(app)) == 8

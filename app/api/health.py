@@ -18,8 +18,8 @@ class Health(Resource):
     def get(self):
         try:
             db.session.execute(text("SELECT 1"))
-            queue = outbox.stats()
-            events = outbox.stats("webhook")
+            queue = outbox.stats(include_done=False)
+            events = outbox.stats("webhook", include_done=False)
         except SQLAlchemyError as error:
             db.session.rollback()
             log.error("health check: database unavailable (%s)", type(error).__name__)

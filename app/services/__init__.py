@@ -1,6 +1,6 @@
 """Use cases: the only place that commits. No request objects, no HTTP status codes."""
 
-from .cleanup import purge_unconfirmed
+from .cleanup import prune_outbox, purge_unconfirmed
 from .confirmation import check_confirmation_token, confirm_email, confirm_email_by_code
 from .email_change import check_revert_token, request_email_change, revert_email_change
 from .recovery import (
@@ -22,6 +22,7 @@ __all__ = [
     "confirm_email_by_code",
     "login",
     "logout_all",
+    "prune_outbox",
     "purge_unconfirmed",
     "register",
     "request_email_change",

@@ -69,10 +69,13 @@ def _for_change(change: ChangeEmail) -> _Confirmation:
 def check_confirmation_token(token: str) -> str:
     """What confirming would do, without doing it: 'pending_confirmation' or 'already_confirmed'."""
     found = _resolve(token)
-    db.session.rollback()
     if found.change:
-        return "pending_confirmation" if found.new_email else "already_confirmed"
-    return "already_confirmed" if found.user.is_confirmed else "pending_confirmation"
+        status = "pending_confirmation" if found.new_email else "already_confirmed"
+    else:
+        status = "already_confirmed" if found.user.is_confirmed else "pending_confirmation"
+    # Decided before the rollback, which expires the user: reading it after costs a query.
+    db.session.rollback()
+    return status
 
 
 def confirm_email(token: str) -> dict:

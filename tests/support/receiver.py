@@ -68,14 +68,16 @@ class _Handler(BaseHTTPRequestHandler):
         status, extra = reply if isinstance(reply, tuple) else (reply, {})
         if not verified:
             status, extra = 400, {}  # what a real receiver answers to a forged request
+        # Recorded before the answer leaves: the sender may record its outcome and the test
+        # look at this request before this thread runs again after the write.
+        with receiver.lock:
+            request.answered = status
+            receiver.lock.notify_all()
         self.send_response(status)
         for key, value in extra.items():
             self.send_header(key, value)
         self.send_header("content-length", "0")
         self.end_headers()
-        with receiver.lock:
-            request.answered = status
-            receiver.lock.notify_all()
 
     def log_message(self, format, *args):  # the test output needs none of it
         pass

@@ -34,6 +34,7 @@ class _Handler:
             await asyncio.sleep(server.delay_seconds)
         with server.lock:
             server.attempts += 1
+            server.sessions.append(session.peer)
             reply = server.replies.pop(0) if server.replies else None
         if reply:
             return reply
@@ -45,12 +46,14 @@ class _Handler:
 
 
 class SMTPServer:
-    """Collects delivered messages. `replies` are answered to DATA, in order, before accepting."""
+    """Collects delivered messages. `replies` are answered to DATA, in order, before accepting
+    (None: accept that one). `sessions` has the client's address of every DATA, in order."""
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.messages: list[email.message.EmailMessage] = []
-        self.replies: list[str] = []
+        self.replies: list[str | None] = []
+        self.sessions: list[tuple[str, int]] = []
         self.attempts = 0
         self.delay_seconds = 0.0
         self.hang_seconds = 0.0
