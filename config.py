@@ -181,8 +181,7 @@ class Config:
     # --- Database ---
     # None means: an SQLite file in the instance folder (filled in by create_app).
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL")
-    # pre_ping: a connection killed server-side is replaced, not handed to a request (on
-    # PostgreSQL app/database.py does that with a poll of the socket instead: no round trip).
+    # pre_ping: a connection killed server-side is replaced, not handed to a request.
     # hide_parameters: a logged database error never carries an email or a password hash.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
