@@ -173,7 +173,6 @@ def init_extensions(app: Flask) -> None:
     from .api.language import select_locale
     from .extensions import babel, db, limiter, mail
 
-    database.configure(app)
     db.init_app(app)
     database.init_app(app)
     if "gunicorn" not in sys.modules:
