@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, literal, or_, select, update
+from sqlalchemy import case, delete, exists, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -121,9 +121,11 @@ def end_for_address(address: str) -> None:
 
 def remove_orphans() -> None:
     """Delete codes whose user is gone (SQLite enforces no foreign keys unless told to)."""
+    # NOT EXISTS probes the users' primary key per code; NOT IN (SELECT id FROM users) would
+    # read every user (and on PostgreSQL cannot become an anti-join, NULLs being possible).
     db.session.execute(
         delete(VerificationCode)
-        .where(VerificationCode.user_id.not_in(select(User.id)))
+        .where(~exists().where(User.id == VerificationCode.user_id))
         .execution_options(synchronize_session=False)
     )
 

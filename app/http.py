@@ -6,6 +6,7 @@ import time
 import uuid
 
 from flask import Flask, g, make_response, request
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import metrics
@@ -23,7 +24,22 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+class NoCookieSession(SessionInterface):
+    """No cookie session: the API authenticates with bearer tokens and keeps no session.
+
+    Flask's default would build a signing serializer and look for a cookie on every request.
+    Every request gets Flask's read-only null session instead, and no Set-Cookie ever goes out.
+    """
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response) -> None:
+        return None
+
+
 def register_http_hooks(app: Flask) -> None:
+    app.session_interface = NoCookieSession()
     hops = app.config["PROXY_FIX_X_FOR"]
     if hops:
         # Only as many X-Forwarded-For hops as there are proxies we run; the default trusts none.

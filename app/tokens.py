@@ -1,6 +1,7 @@
 """Signed tokens and keyed code hashes: the only module that imports itsdangerous."""
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 from typing import Any, Self
@@ -22,7 +23,14 @@ def signing_keys() -> list[str]:
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(signing_keys(), salt=purpose)
+    return _serializer_for(tuple(signing_keys()), purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _serializer_for(keys: tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
+    # Built once per key set and purpose: the keys are part of the cache key, so a rotated
+    # SECRET_KEY or fallback list gets a serializer of its own, never a stale one.
+    return URLSafeTimedSerializer(list(keys), salt=purpose)
 
 
 def issue(purpose: str, payload: Any) -> str:

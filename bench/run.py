@@ -312,6 +312,8 @@ class Database:
                     "registration_conflict": False,
                     "token_version": 0,
                     "email_change_version": 0,
+                    # Given: the column's default reads the app's config, and no app runs here.
+                    "locale": "en",
                 }
                 for i in range(count)
             ]

@@ -225,3 +225,28 @@ def test_prune_refuses_an_unreadable_age(app, runner, old_and_new_rows, age):
     result = runner.invoke(args=["outbox", "prune", "--older-than", age])
     assert result.exit_code == 2
     assert len(outbox_states(app)) == 8
+
+
+def test_purge_removes_the_codes_of_deleted_accounts_and_keeps_the_others(app, runner, make_user):
+    from app import codes
+    from app.models import VerificationCode
+
+    then = utcnow() - timedelta(days=8)
+    make_user_at(make_user, "stale@example.com", then, confirmed=False)
+    make_user_at(make_user, "kept@example.com", then, confirmed=False)
+    with app.app_context():
+        for user in db.session.scalars(select(User)):
+            codes.issue("confirm-email", user, user.email)
+        db.session.commit()
+        kept_id = db.session.scalar(select(User.id).where(User.email == "kept@example.com"))
+        # Only the stale account is old enough for the purge; the kept one is confirmed later.
+        db.session.execute(
+            User.__table__.update().where(User.id == kept_id).values(confirmed_at=utcnow())
+        )
+        db.session.commit()
+
+    result = runner.invoke(args=["users", "purge-unconfirmed", "--older-than", "7d"])
+    assert "deleted 1 unconfirmed account\n" in result.output, result.output
+
+    with app.app_context():
+        assert list(db.session.scalars(select(VerificationCode.user_id))) == [kept_id]

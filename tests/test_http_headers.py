@@ -46,6 +46,21 @@ def test_token_bearing_answers_are_not_stored(client, make_user):
     assert me.headers["Cache-Control"] == "no-store"
 
 
+def test_no_cookie_session_is_read_or_set(app, client, make_user):
+    from flask import session
+
+    make_user("ann@example.com", PASSWORD)
+    # The API keeps no session: a cookie is not even read, and nothing can be stored.
+    with app.test_request_context("/healthz", headers={"Cookie": "session=x"}):
+        app.preprocess_request()
+        assert dict(session) == {}
+        with pytest.raises(RuntimeError):
+            session["user"] = 1
+    login = client.post("/login", json={"email": "ann@example.com", "password": PASSWORD})
+    assert login.status_code == 200
+    assert "Set-Cookie" not in login.headers
+
+
 def test_html_pages_have_a_strict_policy_and_send_no_referrer(client, smtp_server):
     from tests.support.smtp import token_in
 

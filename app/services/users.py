@@ -1,6 +1,7 @@
 """Finding users: by address, or by the user id a signed token carries."""
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Row
 
 from ..addresses import email_key
 from ..errors import TokenInvalid
@@ -21,6 +22,19 @@ def user_of(payload) -> User:
     if user is None:
         raise TokenInvalid()
     return user
+
+
+# One statement, compiled once: a Core row costs about a third of loading an ORM object.
+_USER_ROW = select(User.__table__).where(User.__table__.c.id == bindparam("user_id"))
+
+
+def user_row_of(payload) -> Row:
+    """The same user as user_of, as a read-only row of its columns, for checks that change
+    nothing (opening a link): it has the columns' attributes, no properties, no ORM state."""
+    row = db.session.connection().execute(_USER_ROW, {"user_id": payload.user_id}).first()
+    if row is None:
+        raise TokenInvalid()
+    return row
 
 
 def set_locale(user: User, locale: str) -> None:
