@@ -231,6 +231,10 @@ def pytest_collection_modifyitems(items):
         for fixture, marker in MARKER_OF_FIXTURE.items():
             if fixture in item.fixturenames:
                 item.add_marker(marker)
+        if item.get_closest_marker("slow"):
+            # Timing comparisons and fault injection measure a shared 2-core machine: one
+            # more try, reported as a rerun, before a failure counts. A real fault fails twice.
+            item.add_marker(pytest.mark.flaky(reruns=1))
 
 
 _OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
