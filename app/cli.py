@@ -78,9 +78,7 @@ def retry_outbox(row_id: int) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def prune_outbox(older_than: timedelta, dry_run: bool) -> None:
     """Delete sent and skipped rows created longer ago than --older-than, in batches."""
-    count = services.prune_outbox(older_than, dry_run=dry_run)
-    verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {count} outbox row{'' if count == 1 else 's'}")
+    _report_deleted(services.prune_outbox(older_than, dry_run=dry_run), "outbox row", dry_run)
 
 
 users_cli = AppGroup("users", help="Maintain user accounts.")
@@ -92,8 +90,12 @@ users_cli = AppGroup("users", help="Maintain user accounts.")
 def purge_unconfirmed(older_than: timedelta, dry_run: bool) -> None:
     """Delete accounts never confirmed and created longer ago than --older-than."""
     count = services.purge_unconfirmed(older_than, dry_run=dry_run)
+    _report_deleted(count, "unconfirmed account", dry_run)
+
+
+def _report_deleted(count: int, noun: str, dry_run: bool) -> None:
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {count} unconfirmed account{'' if count == 1 else 's'}")
+    click.echo(f"{verb} {count} {noun}{'' if count == 1 else 's'}")
 
 
 def register_cli(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Deleting what is no longer needed: accounts never confirmed, and old outbox rows."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from sqlalchemy import delete, exists, func, select
@@ -23,15 +24,8 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
     stale = (User.confirmed_at.is_(None), User.created_at < utcnow() - older_than)
     if dry_run:
         return db.session.scalar(select(func.count()).select_from(User).where(*stale)) or 0
-    count, last_id = 0, 0
-    while True:
-        # Keyset pagination on the primary key: each batch starts where the last one ended.
-        ids = db.session.scalars(
-            select(User.id).where(User.id > last_id, *stale).order_by(User.id).limit(BATCH_SIZE)
-        ).all()
-        if not ids:
-            break
-        last_id = ids[-1]
+    count = 0
+    for ids in _batches_of(User.id, *stale):
         # The WHERE is evaluated row by row at delete time: an account confirmed meanwhile stays.
         deleted = db.session.execute(
             delete(User)
@@ -60,6 +54,20 @@ def purge_unconfirmed(older_than: timedelta, *, dry_run: bool = False) -> int:
     return count
 
 
+def _batches_of(id_column, *where) -> Iterator[list]:
+    """The ids of the rows that match, BATCH_SIZE at a time, each batch after the last one.
+
+    Keyset pagination on the primary key: the caller deletes a batch (and commits) before
+    asking for the next, so no transaction holds more than one batch's locks.
+    """
+    last_id = 0
+    while ids := db.session.scalars(
+        select(id_column).where(id_column > last_id, *where).order_by(id_column).limit(BATCH_SIZE)
+    ).all():
+        yield ids
+        last_id = ids[-1]
+
+
 # Rows in these states are done with: nothing will send them again.
 PRUNABLE_STATUSES = ("sent", "skipped")
 
@@ -75,17 +83,8 @@ def prune_outbox(older_than: timedelta, *, dry_run: bool = False) -> int:
     )
     if dry_run:
         return db.session.scalar(select(func.count()).select_from(OutboxEmail).where(*done)) or 0
-    deleted, last_id = 0, 0
-    while True:
-        ids = db.session.scalars(
-            select(OutboxEmail.id)
-            .where(OutboxEmail.id > last_id, *done)
-            .order_by(OutboxEmail.id)
-            .limit(BATCH_SIZE)
-        ).all()
-        if not ids:
-            break
-        last_id = ids[-1]
+    deleted = 0
+    for ids in _batches_of(OutboxEmail.id, *done):
         result = db.session.execute(
             delete(OutboxEmail)
             .where(OutboxEmail.id.in_(ids), *done)
