@@ -119,17 +119,24 @@ def _heading(driver) -> str:
     return driver.find_element(By.TAG_NAME, "h1").text
 
 
-def _wait_for_heading(driver, text: str) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
+def _submit(driver, heading: str) -> None:
+    """Press the form's button and wait for the next page, whose h1 reads `heading`.
+
+    The old page must be gone first (the next one may have the same heading), and
+    while Chromium swaps documents a lookup can fail with a stale reference or an
+    inspector error ("Node with given id does not belong to the document"): both
+    only mean "not yet".
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def shows(d):
-        try:
-            return _heading(d) == text
-        except StaleElementReferenceException:
-            return False
-
-    WebDriverWait(driver, 15).until(shows, f"no page with the heading {text!r}")
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait = WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,))
+    wait.until(expected_conditions.staleness_of(old_page), "the form was not submitted")
+    wait.until(lambda d: _heading(d) == heading, f"no page with the heading {heading!r}")
 
 
 def _look_at(browser, name: str, lang: str) -> None:
@@ -138,12 +145,6 @@ def _look_at(browser, name: str, lang: str) -> None:
         browser.resize(width, height)
         check_accessibility(browser.driver, lang)
         browser.screenshot(f"{name}-{lang}-{width}x{height}")
-
-
-def _press_the_button(driver) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -158,8 +159,7 @@ def test_confirmation_link_from_the_mail_opens_a_page_in_its_language(browser, s
     driver.get(journey.link_in(mail, "/confirm"))
     assert _heading(driver) == EXPECTED[lang]["confirm_prompt"]
     _look_at(browser, "confirm-prompt", lang)
-    _press_the_button(driver)
-    _wait_for_heading(driver, EXPECTED[lang]["confirmed"])
+    _submit(driver, EXPECTED[lang]["confirmed"])
     _look_at(browser, "confirm-done", lang)
     assert journey.access_token(email)
 
@@ -182,8 +182,7 @@ def test_reset_form_shows_a_too_short_password_beside_the_field_then_succeeds(
     assert _heading(driver) == EXPECTED[lang]["reset_form"]
     _look_at(browser, "reset-form", lang)
     driver.find_element(By.ID, "password").send_keys("short")
-    _press_the_button(driver)
-    _wait_for_heading(driver, EXPECTED[lang]["reset_form"])
+    _submit(driver, EXPECTED[lang]["reset_form"])
     error = driver.find_element(By.ID, "password-error")
     field = driver.find_element(By.ID, "password")
     assert error.text == EXPECTED[lang]["too_short"]
@@ -195,8 +194,7 @@ def test_reset_form_shows_a_too_short_password_beside_the_field_then_succeeds(
     _look_at(browser, "reset-error", lang)
 
     driver.find_element(By.ID, "password").send_keys(NEW_PASSWORD)
-    _press_the_button(driver)
-    _wait_for_heading(driver, EXPECTED[lang]["reset_done"])
+    _submit(driver, EXPECTED[lang]["reset_done"])
     _look_at(browser, "reset-done", lang)
     assert journey.access_token(email, NEW_PASSWORD)
 
@@ -222,8 +220,7 @@ def test_revert_link_from_the_notice_restores_the_address(browser, server, smtp,
     driver.get(journey.link_in(notice, "/email/revert"))
     assert _heading(driver) == EXPECTED[lang]["revert_prompt"]
     _look_at(browser, "revert-prompt", lang)
-    _press_the_button(driver)
-    _wait_for_heading(driver, EXPECTED[lang]["revert_done"])
+    _submit(driver, EXPECTED[lang]["revert_done"])
     _look_at(browser, "revert-done", lang)
     assert journey.call("GET", "/me", headers=session).status_code == 401  # signed out
     assert journey.access_token(email)
