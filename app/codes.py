@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, exists, literal, or_, select, update
+from sqlalchemy import bindparam, case, delete, exists, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -101,13 +101,16 @@ def consume(row: VerificationCode) -> bool:
     return result.rowcount == 1
 
 
+_END = delete(VerificationCode.__table__).where(
+    VerificationCode.__table__.c.user_id == bindparam("user_id"),
+    VerificationCode.__table__.c.purpose == bindparam("purpose"),
+)
+
+
 def end(user_id: int, purpose: str) -> None:
     """End every outstanding code of one purpose for a user (a link or a code was used)."""
-    db.session.execute(
-        delete(VerificationCode)
-        .where(VerificationCode.user_id == user_id, VerificationCode.purpose == purpose)
-        .execution_options(synchronize_session=False)
-    )
+    # Built once, run on the session's connection: no ORM object can hold a code being ended.
+    db.session.connection().execute(_END, {"user_id": user_id, "purpose": purpose})
 
 
 def end_for_address(address: str) -> None:

@@ -1,7 +1,10 @@
-"""Engine settings that depend on the database: SQLite's journal and sync mode."""
+"""Engine settings that depend on the database: SQLite's journal and sync mode; reads alone."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from .extensions import db
 
@@ -31,3 +34,17 @@ def init_app(app: Flask) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
+
+
+@contextmanager
+def single_read() -> Iterator[Connection]:
+    """A connection for one read-only statement, outside the request's session.
+
+    On PostgreSQL in autocommit mode: one statement needs no transaction, and that saves the
+    BEGIN and ROLLBACK round trips. SQLite's driver begins no transaction for a SELECT, and
+    switching its mode would cost a PRAGMA each way, so its connection is used as it is.
+    """
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection

@@ -130,7 +130,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL to use; the run gets a schema of its own there",
     )
     parser.add_argument("--drain-timeout", type=float, default=60, help="seconds (default 60)")
-    parser.add_argument("--profile", type=Path, help="py-spy record peek and register into DIR")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy record one worker in each scenario into DIR"
+    )
     parser.add_argument(
         "--postgres-schema",
         help="run PostgreSQL scenarios in this existing schema (bench/load_users.py), kept",
@@ -510,7 +512,7 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floor:
             with smtp.lock:
                 smtp.messages.clear()
             recorder = None
-            if args.profile and scenario.name in ("peek", "register"):
+            if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 out = args.profile / f"{setup}-{kind}-{scenario.name}.txt"
                 recorder = (profile(server.worker_pids()[0], args.duration, out), out)

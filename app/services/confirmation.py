@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from .. import codes, metrics, outbox
@@ -16,7 +17,7 @@ from ..purposes import confirm_email as confirm_email_token
 from ..purposes.change_email import ChangeEmail
 from ..purposes.confirm_email import ConfirmEmail
 from ..timeutil import utcnow
-from .users import user_of, user_row_of
+from .users import user_of, user_row_for_update, user_row_of
 from .verification import redeem_code
 
 CONFIRM_PURPOSES = (ConfirmEmail.purpose, ChangeEmail.purpose)
@@ -75,13 +76,13 @@ def check_confirmation_token(token: str) -> str:
     else:
         confirmed = found.user.confirmed_at is not None
         status = "already_confirmed" if confirmed else "pending_confirmation"
-    db.session.rollback()
     return status
 
 
 def confirm_email(token: str) -> dict:
     """Confirm the address a token was issued for; confirming twice answers already_confirmed."""
-    return _confirm(_resolve(token), via="link")
+    # The user as a row of the session's transaction: what follows is Core updates only.
+    return _confirm(_resolve(token, load=user_row_for_update), via="link")
 
 
 def confirm_email_by_code(email: str, code: str) -> dict:
@@ -99,33 +100,41 @@ def _confirm(found: _Confirmation, via: str) -> dict:
     return mark_confirmed(found.user, via)
 
 
-def mark_confirmed(user: User, via: str) -> dict:
+# Built once: a statement made per request costs more than running it. RETURNING reads the
+# flag from the row as this UPDATE locked it, so a re-registration racing the confirmation
+# cannot slip past the check below.
+_CONFIRM = (
+    update(User.__table__)
+    .where(User.__table__.c.id == bindparam("user_id"), User.__table__.c.confirmed_at.is_(None))
+    .values(confirmed_at=bindparam("now", type_=User.__table__.c.confirmed_at.type))
+    .returning(User.__table__.c.registration_conflict)
+)
+
+
+def mark_confirmed(user: User | Row, via: str) -> dict:
     """Confirm a new account's address, however the inbox was proven, and queue user.confirmed.
 
     Confirming twice answers already_confirmed and queues nothing.
     """
     # A conditional update: of concurrent confirmations exactly one sees a row change.
-    result = db.session.execute(
-        update(User)
-        .where(User.id == user.id, User.confirmed_at.is_(None))
-        .values(confirmed_at=utcnow())
-        .execution_options(synchronize_session=False)
+    changed = (
+        db.session.connection().execute(_CONFIRM, {"user_id": user.id, "now": utcnow()}).first()
     )
-    if result.rowcount == 0:
+    if changed is None:
         db.session.rollback()
         return {"status": "already_confirmed"}
-    db.session.refresh(user)
     # Confirmed by link or by code: no other code of the sign-up mails works any more.
     codes.end(user.id, ConfirmEmail.purpose)
     outbox.enqueue_event("user.confirmed", user)
     answer = {"status": "confirmed"}
-    if user.registration_conflict:
+    if changed.registration_conflict:
         # Pre-hijacking defence: the address was registered with several passwords, and
         # only the inbox owner is known to be here, so none of those passwords is kept.
-        user.password_hash = None
-        user.registration_conflict = False
-        user.token_version += 1
-        outbox.enqueue("password_set", user.email, user)
+        account = db.session.get(User, user.id, populate_existing=True)
+        account.password_hash = None
+        account.registration_conflict = False
+        account.token_version += 1
+        outbox.enqueue("password_set", account.email, account)
         answer["password_reset_required"] = True
     db.session.commit()
     metrics.count_confirmation(via)

@@ -4,6 +4,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Row
 
 from ..addresses import email_key
+from ..database import single_read
 from ..errors import TokenInvalid
 from ..extensions import db
 from ..models import User
@@ -30,7 +31,17 @@ _USER_ROW = select(User.__table__).where(User.__table__.c.id == bindparam("user_
 
 def user_row_of(payload) -> Row:
     """The same user as user_of, as a read-only row of its columns, for checks that change
-    nothing (opening a link): it has the columns' attributes, no properties, no ORM state."""
+    nothing (opening a link): it has the columns' attributes, no properties, no ORM state.
+    """
+    with single_read() as connection:
+        row = connection.execute(_USER_ROW, {"user_id": payload.user_id}).first()
+    if row is None:
+        raise TokenInvalid()
+    return row
+
+
+def user_row_for_update(payload) -> Row:
+    """user_row_of, read in the request's transaction, for a change that follows in it."""
     row = db.session.connection().execute(_USER_ROW, {"user_id": payload.user_id}).first()
     if row is None:
         raise TokenInvalid()
