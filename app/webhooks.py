@@ -12,7 +12,6 @@ from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 
-import requests
 from flask import current_app
 from standardwebhooks import Webhook
 
@@ -107,6 +106,9 @@ def post(event: Event) -> None:
     if not is_enabled():
         # Queued while webhooks were on; kept for when they are configured again.
         raise DeliveryFailed("WEBHOOK_URL and WEBHOOK_SECRET are not set", permanent=False)
+    # Imported here: requests costs a web worker about 5 MB, and only events need it.
+    import requests
+
     headers = signed_headers(event)
     try:
         # The signed string, byte for byte. Never a redirect: the URL is only the configured one.
@@ -186,7 +188,7 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _network_error(error: requests.RequestException) -> str:
+def _network_error(error: Exception) -> str:
     """What went wrong on the network, without the URL (it may carry the receiver's own key)."""
     cause: BaseException = error
     seen = set()
