@@ -511,13 +511,14 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floor:
             smtp.delay_seconds = scenario.smtp_delay
             with smtp.lock:
                 smtp.messages.clear()
+            items = files.get(scenario.items)
+            before = floor_rate(floor, scenario.floor, args)
             recorder = None
             if args.profile:
+                # Started after the floor's run, so that it records the scenario's load.
                 args.profile.mkdir(parents=True, exist_ok=True)
                 out = args.profile / f"{setup}-{kind}-{scenario.name}.txt"
                 recorder = (profile(server.worker_pids()[0], args.duration, out), out)
-            items = files.get(scenario.items)
-            before = floor_rate(floor, scenario.floor, args)
             load = run_wrk(server.url, scenario, items, args, args.duration, database.prefix)
             row = Row(setup, kind, scenario.name, scenario.floor, load, 0.0)
             if scenario.mails:
