@@ -42,6 +42,11 @@ def load_config(app: Flask, config_name: str | None, overrides: dict | None) -> 
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{os.path.join(app.instance_path, 'app.db')}"
         )
+    # JSON is UTF-8: Korean messages go out as written, not as \uXXXX escapes that a person
+    # reading curl's output cannot read. Flask-RESTful reads this for success answers, Flask's
+    # provider writes the errors. A dict of this app's own: Flask-RESTful adds to it in debug.
+    app.config["RESTFUL_JSON"] = {"ensure_ascii": False}
+    app.json.ensure_ascii = False
     # Flask-Babel reads its own names; ours are the ones the README documents.
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
     # Flask-Mail would otherwise suppress every send under TESTING; we have the console backend.

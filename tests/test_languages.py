@@ -386,6 +386,18 @@ def test_successes_in_korean_keep_their_status(client, smtp_server):
     assert forgot.json["status"] == "accepted" and HANGUL.search(forgot.json["message"])
 
 
+def test_korean_answers_are_utf_8_not_escapes(client, smtp_server):
+    # What a person reading curl's output sees: the words, not \uXXXX.
+    success = client.post(
+        "/register", json={"email": ADDRESS, "password": PASSWORD}, headers=KOREAN
+    )
+    error = client.post("/register", json={"email": ADDRESS, "password": "short"}, headers=KOREAN)
+    for response in (success, error):
+        body = response.get_data().decode("utf-8")
+        assert HANGUL.search(body) and "\\u" not in body, body
+    assert "8자 이상이어야 합니다." in error.get_data().decode("utf-8")
+
+
 def test_without_accept_language_answers_are_in_the_default(client):
     response = client.post("/confirm", json={"token": "bad"})
     assert response.headers["Content-Language"] == "en"
