@@ -4,14 +4,16 @@ import logging
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
+from functools import lru_cache
 
 import css_inline
 from flask import current_app, render_template
 from flask_babel import force_locale, lazy_gettext
-from flask_mail import Connection, Message
+from flask_mail import Connection, Message, sanitize_address, sanitize_subject
 from sqlalchemy import select
 
-from . import codes
+from . import codes, mime
 from .addresses import email_key
 from .extensions import db
 from .i18n import format_duration, locale_or_default
@@ -33,6 +35,25 @@ SUBJECTS = {
 # attribute. The <style> block stays for what only it can say (dark mode, narrow screens).
 INLINER = css_inline.CSSInliner(keep_style_tags=True)
 KINDS = frozenset(SUBJECTS)
+
+
+class OutboxMessage(Message):
+    """Flask-Mail's message, its bytes written by `mime`: the same, at a fraction of the CPU."""
+
+    def as_bytes(self) -> bytes:
+        headers = [("Subject", _subject_header(str(self.subject)))] if self.subject else []
+        headers += [
+            ("From", _address_header(self.sender)),
+            ("To", ", ".join(set(map(sanitize_address, self.recipients)))),
+            ("Date", formatdate(self.date, localtime=True)),
+            ("Message-ID", self.msgId),
+        ]
+        return mime.alternative_mail(headers, self.body or "", self.html or "")
+
+
+# A handful of subjects and one sender per process: encoded once each.
+_subject_header = lru_cache(maxsize=256)(sanitize_subject)
+_address_header = lru_cache(maxsize=16)(sanitize_address)
 
 
 class PermanentFailure(Exception):
@@ -144,7 +165,7 @@ def compose(row: OutboxEmail) -> Message:
     # Every word in the account's language (the requester's, for a mail with no account).
     with force_locale(lang):
         context = _context(row, user, recipient, lang)
-        message = Message(
+        message = OutboxMessage(
             subject=str(SUBJECTS[row.kind]),
             recipients=[recipient],
             body=render_template(f"email/{row.kind}.txt", **context),
