@@ -2,6 +2,7 @@
 
 import atexit
 import logging
+import math
 import os
 import random
 import smtplib
@@ -18,7 +19,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails, metrics, webhooks
+from . import codes, emails, metrics, webhooks
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -338,7 +339,10 @@ def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) ->
         kind = db.session.scalar(select(OutboxEmail.kind).where(OutboxEmail.id == row_id))
         db.session.rollback()
         return "lease_lost", _channel(kind or "")
-    return _send_held(batch, row, transport), _channel(row.kind)
+    # Read before sending: the commit in between expires the row, and reading it then would
+    # cost another SELECT.
+    channel = _channel(row.kind)
+    return _send_held(batch, row, transport), channel
 
 
 def _channel(kind: str) -> str:
@@ -433,6 +437,7 @@ def deliver_due(
     sessions > 1 sends over that many SMTP sessions at once.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 0}
+    _remove_expired_codes()
     while True:
         claim_id, claimed = _claim(ids, limit)
         queue = deque(claimed)
@@ -442,6 +447,31 @@ def deliver_due(
             _deliver_rows(claim_id, queue, counts)
         if ids is not None or len(claimed) < limit:
             return counts
+
+
+# Composing a mail makes its verification code; expired codes are deleted here, in batches,
+# at most once per this many seconds per app, rather than by one statement per mail.
+EXPIRED_CODES_EVERY_SECONDS = 60.0
+
+
+def _remove_expired_codes() -> None:
+    """Delete expired verification codes if this app has not done so for a while.
+
+    Codes are made only by delivery passes, so doing it here keeps the table to about the codes
+    still valid, whichever mode (thread, Celery, `flask outbox send`) delivers.
+    """
+    state = current_app.extensions.setdefault("outbox_codes_removed_at", [-math.inf])
+    now = time.monotonic()
+    if now - state[0] < EXPIRED_CODES_EVERY_SECONDS:
+        return
+    state[0] = now
+    try:
+        while codes.remove_expired(limit=1000) == 1000:
+            db.session.commit()  # one batch a transaction: no long hold on SQLite's write lock
+        db.session.commit()
+    except Exception:  # housekeeping: it must not stop the mail, and it is tried again later
+        db.session.rollback()
+        log.exception("outbox: removing expired verification codes failed")
 
 
 def due_row_ids(limit: int = 1000) -> list[int]:
