@@ -16,7 +16,7 @@ from email.utils import make_msgid
 from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import codes, emails, metrics, webhooks
@@ -250,6 +250,14 @@ def retry_delay(attempts: int) -> timedelta:
 RECORD_EVERY_SECONDS = 1.0
 
 
+# Read before every send: built once, not per mail.
+_HELD_ROW = select(OutboxEmail).where(
+    OutboxEmail.id == bindparam("row_id"),
+    OutboxEmail.claim_id == bindparam("claim_id"),
+    OutboxEmail.status == "pending",
+)
+
+
 class _Batch:
     """The rows of one claim as they are sent: lease checks, and outcomes written together."""
 
@@ -267,12 +275,8 @@ class _Batch:
         and another worker that claimed them meanwhile would send them a second time. Reading
         the lease costs no write; it is renewed, for every row still held, only when half gone.
         """
-        held = (
-            OutboxEmail.id == row_id,
-            OutboxEmail.claim_id == self.claim_id,
-            OutboxEmail.status == "pending",
-        )
-        row = db.session.scalar(select(OutboxEmail).where(*held))
+        held = {"row_id": row_id, "claim_id": self.claim_id}
+        row = db.session.scalar(_HELD_ROW, held)
         if row is None:
             db.session.rollback()
             return None
@@ -288,7 +292,7 @@ class _Batch:
             .execution_options(synchronize_session=False)
         ).all()
         db.session.commit()
-        return db.session.scalar(select(OutboxEmail).where(*held)) if row_id in renewed else None
+        return db.session.scalar(_HELD_ROW, held) if row_id in renewed else None
 
     def finish(self, row_id: int, **values) -> None:
         """Note a row's outcome; written by record(), soon, with the others."""
