@@ -9,8 +9,9 @@ from functools import lru_cache
 
 import css_inline
 from flask import current_app, render_template
-from flask_babel import force_locale, lazy_gettext
+from flask_babel import force_locale, get_translations, lazy_gettext
 from flask_mail import Connection, Message, sanitize_address, sanitize_subject
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
 from sqlalchemy import select
 
 from . import codes, mime
@@ -164,7 +165,7 @@ def compose(row: OutboxEmail) -> Message:
     lang = mail_locale(row, user)
     # Every word in the account's language (the requester's, for a mail with no account).
     with force_locale(lang):
-        context = _context(row, user, recipient, lang)
+        context = _context(row, user, recipient, lang) | _catalog_functions()
         message = OutboxMessage(
             subject=str(SUBJECTS[row.kind]),
             recipients=[recipient],
@@ -173,6 +174,19 @@ def compose(row: OutboxEmail) -> Message:
         )
     message.msgId = row.message_id
     return message
+
+
+def _catalog_functions() -> dict:
+    """gettext and ngettext for a mail's templates, bound to the current locale's catalog once.
+
+    Flask-Babel's, the Jinja globals, look the catalog up through Flask's context at every call
+    (some twenty a mail); these shadow them for one render, wrapped as Jinja wraps the globals.
+    """
+    translations = get_translations()
+    return {
+        "gettext": _make_new_gettext(translations.ugettext),
+        "ngettext": _make_new_ngettext(translations.ungettext),
+    }
 
 
 def mail_locale(row: OutboxEmail, user: User | None) -> str:
