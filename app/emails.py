@@ -4,14 +4,18 @@ import logging
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from email.utils import formatdate
+from functools import cached_property, lru_cache
 
 import css_inline
 from flask import current_app, render_template
-from flask_babel import force_locale, lazy_gettext
-from flask_mail import Connection, Message
+from flask_babel import force_locale, get_translations, lazy_gettext
+from flask_mail import BadHeaderError, Connection, sanitize_address, sanitize_subject
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
 from sqlalchemy import select
 
-from . import codes
+from . import codes, mime
 from .addresses import email_key
 from .extensions import db
 from .i18n import format_duration, locale_or_default
@@ -33,6 +37,51 @@ SUBJECTS = {
 # attribute. The <style> block stays for what only it can say (dark mode, narrow screens).
 INLINER = css_inline.CSSInliner(keep_style_tags=True)
 KINDS = frozenset(SUBJECTS)
+
+
+@dataclass
+class Mail:
+    """A composed mail: subject, addresses, text and HTML parts, its fixed Message-ID.
+
+    Sent as Flask-Mail sends its Message, to the byte (see `mime`), without building the
+    email package's objects or calling getfqdn() for a Message-ID it does not use.
+    """
+
+    subject: str
+    sender: str | tuple[str, str]
+    recipient: str
+    text: str
+    html: str
+    message_id: str
+
+    @cached_property
+    def to(self) -> str:
+        return sanitize_address(self.recipient)
+
+    def has_bad_headers(self) -> bool:
+        """A line break in the subject or an address would start a header of its own."""
+        fields = (self.subject, self.recipient, *_as_tuple(self.sender))
+        return any("\r" in field or "\n" in field for field in fields)
+
+    def as_bytes(self, date: float | None = None) -> bytes:
+        """The message, dated now unless date (a timestamp) is given."""
+        headers = [
+            ("Subject", _subject_header(self.subject)),
+            ("From", _address_header(self.sender)),
+            ("To", self.to),
+            ("Date", formatdate(date, localtime=True)),
+            ("Message-ID", self.message_id),
+        ]
+        return mime.alternative_mail(headers, self.text, self.html)
+
+
+def _as_tuple(value: str | tuple[str, str]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+# A handful of subjects and one sender per process: encoded once each.
+_subject_header = lru_cache(maxsize=256)(sanitize_subject)
+_address_header = lru_cache(maxsize=16)(sanitize_address)
 
 
 class PermanentFailure(Exception):
@@ -127,7 +176,7 @@ def _resolve_recipient(row: OutboxEmail) -> User:
     return user
 
 
-def compose(row: OutboxEmail) -> Message:
+def compose(row: OutboxEmail) -> Mail:
     """Build the message for an outbox row: subject, text and HTML parts, its fixed Message-ID."""
     if row.kind not in KINDS:
         raise PermanentFailure(f"unknown email kind {row.kind!r}")
@@ -143,15 +192,28 @@ def compose(row: OutboxEmail) -> Message:
     lang = mail_locale(row, user)
     # Every word in the account's language (the requester's, for a mail with no account).
     with force_locale(lang):
-        context = _context(row, user, recipient, lang)
-        message = Message(
+        context = _context(row, user, recipient, lang) | _catalog_functions()
+        return Mail(
             subject=str(SUBJECTS[row.kind]),
-            recipients=[recipient],
-            body=render_template(f"email/{row.kind}.txt", **context),
+            sender=current_app.extensions["mail"].default_sender,
+            recipient=recipient,
+            text=render_template(f"email/{row.kind}.txt", **context),
             html=INLINER.inline(render_template(f"email/{row.kind}.html", **context)),
+            message_id=row.message_id,
         )
-    message.msgId = row.message_id
-    return message
+
+
+def _catalog_functions() -> dict:
+    """gettext and ngettext for a mail's templates, bound to the current locale's catalog once.
+
+    Flask-Babel's, the Jinja globals, look the catalog up through Flask's context at every call
+    (some twenty a mail); these shadow them for one render, wrapped as Jinja wraps the globals.
+    """
+    translations = get_translations()
+    return {
+        "gettext": _make_new_gettext(translations.ugettext),
+        "ngettext": _make_new_ngettext(translations.ungettext),
+    }
 
 
 def mail_locale(row: OutboxEmail, user: User | None) -> str:
@@ -192,10 +254,10 @@ def mail_backend() -> str:
     return config.get("MAIL_BACKEND") or ("smtp" if config.get("MAIL_SERVER") else "console")
 
 
-def transmit(message: Message) -> None:
-    """Deliver one composed message with the configured backend; SMTP errors propagate."""
+def transmit(mail: Mail) -> None:
+    """Deliver one composed mail with the configured backend; SMTP errors propagate."""
     with transport() as sender:
-        sender.send(message)
+        sender.send(mail)
 
 
 class Transport:
@@ -209,15 +271,22 @@ class Transport:
         self.backend = backend
         self.connection: TimeoutConnection | None = None
 
-    def send(self, message: Message) -> None:
+    def send(self, mail: Mail) -> None:
         if self.backend == "console":
             # Development only: the whole message, link included, so a curl user can copy it.
-            log.info("email (console backend, not sent):\n%s", message.as_string())
+            log.info("email (console backend, not sent):\n%s", mail.as_bytes().decode())
             return
+        if mail.has_bad_headers():
+            raise BadHeaderError()
         if self.connection is None:
             self.connection = TimeoutConnection(current_app.extensions["mail"]).__enter__()
         try:
-            self.connection.send(message)
+            # What Flask-Mail's Connection.send does with a Message, less its signal (nothing
+            # here listens) and its MAIL_MAX_EMAILS reconnection (not a setting of ours).
+            if self.connection.host is not None:  # None when MAIL_SUPPRESS_SEND
+                self.connection.host.sendmail(
+                    _address_header(mail.sender), [mail.to], mail.as_bytes()
+                )
         except BaseException:
             self._drop()
             raise

@@ -1,5 +1,6 @@
 """Languages: which ones we speak, how a language tag maps to one, durations in words."""
 
+from functools import lru_cache
 from pathlib import Path
 
 from babel.units import format_unit
@@ -54,7 +55,13 @@ def format_duration(seconds: int) -> str:
         count, unit = seconds // 60, "duration-minute"
     else:
         count, unit = seconds, "duration-second"
-    return format_unit(count, unit, locale=get_locale() or default_locale())
+    return _format_unit(count, unit, str(get_locale() or default_locale()))
+
+
+# Every mail states one or two durations, from a handful of settings and languages.
+@lru_cache(maxsize=256)
+def _format_unit(count: int, unit: str, locale: str) -> str:
+    return format_unit(count, unit, locale=locale)
 
 
 def format_rate(amount: int, multiples: int, granularity: str) -> str:

@@ -2,6 +2,7 @@
 
 import atexit
 import logging
+import math
 import os
 import random
 import smtplib
@@ -15,10 +16,10 @@ from email.utils import make_msgid
 from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import emails, metrics, webhooks
+from . import codes, emails, metrics, webhooks
 from .extensions import db
 from .models import OutboxEmail, User
 from .timeutil import utcnow
@@ -249,6 +250,19 @@ def retry_delay(attempts: int) -> timedelta:
 RECORD_EVERY_SECONDS = 1.0
 
 
+# Read before every send: built once, not per mail. The account the row is for comes in the
+# same statement, so composing finds it in the session (session.get): one round trip fewer.
+_HELD_ROW = (
+    select(OutboxEmail, User)
+    .outerjoin(User, User.id == OutboxEmail.user_id)
+    .where(
+        OutboxEmail.id == bindparam("row_id"),
+        OutboxEmail.claim_id == bindparam("claim_id"),
+        OutboxEmail.status == "pending",
+    )
+)
+
+
 class _Batch:
     """The rows of one claim as they are sent: lease checks, and outcomes written together."""
 
@@ -258,6 +272,7 @@ class _Batch:
         self.sent: list[int] = []
         self.others: list[tuple[int, dict]] = []
         self.oldest: float | None = None
+        self.account: User | None = None
 
     def hold(self, row_id: int) -> OutboxEmail | None:
         """The row, if this worker still holds its lease with at least half of it left.
@@ -266,12 +281,8 @@ class _Batch:
         and another worker that claimed them meanwhile would send them a second time. Reading
         the lease costs no write; it is renewed, for every row still held, only when half gone.
         """
-        held = (
-            OutboxEmail.id == row_id,
-            OutboxEmail.claim_id == self.claim_id,
-            OutboxEmail.status == "pending",
-        )
-        row = db.session.scalar(select(OutboxEmail).where(*held))
+        held = {"row_id": row_id, "claim_id": self.claim_id}
+        row = self._read(held)
         if row is None:
             db.session.rollback()
             return None
@@ -287,7 +298,14 @@ class _Batch:
             .execution_options(synchronize_session=False)
         ).all()
         db.session.commit()
-        return db.session.scalar(select(OutboxEmail).where(*held)) if row_id in renewed else None
+        return self._read(held) if row_id in renewed else None
+
+    def _read(self, held: dict) -> OutboxEmail | None:
+        found = db.session.execute(_HELD_ROW, held).first()
+        # Referenced until the next row: the session's identity map holds objects weakly,
+        # and composing looks the account up there.
+        self.account = found[1] if found is not None else None
+        return found[0] if found is not None else None
 
     def finish(self, row_id: int, **values) -> None:
         """Note a row's outcome; written by record(), soon, with the others."""
@@ -338,7 +356,10 @@ def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) ->
         kind = db.session.scalar(select(OutboxEmail.kind).where(OutboxEmail.id == row_id))
         db.session.rollback()
         return "lease_lost", _channel(kind or "")
-    return _send_held(batch, row, transport), _channel(row.kind)
+    # Read before sending: the commit in between expires the row, and reading it then would
+    # cost another SELECT.
+    channel = _channel(row.kind)
+    return _send_held(batch, row, transport), channel
 
 
 def _channel(kind: str) -> str:
@@ -433,6 +454,7 @@ def deliver_due(
     sessions > 1 sends over that many SMTP sessions at once.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 0}
+    _remove_expired_codes()
     while True:
         claim_id, claimed = _claim(ids, limit)
         queue = deque(claimed)
@@ -442,6 +464,31 @@ def deliver_due(
             _deliver_rows(claim_id, queue, counts)
         if ids is not None or len(claimed) < limit:
             return counts
+
+
+# Composing a mail makes its verification code; expired codes are deleted here, in batches,
+# at most once per this many seconds per app, rather than by one statement per mail.
+EXPIRED_CODES_EVERY_SECONDS = 60.0
+
+
+def _remove_expired_codes() -> None:
+    """Delete expired verification codes if this app has not done so for a while.
+
+    Codes are made only by delivery passes, so doing it here keeps the table to about the codes
+    still valid, whichever mode (thread, Celery, `flask outbox send`) delivers.
+    """
+    state = current_app.extensions.setdefault("outbox_codes_removed_at", [-math.inf])
+    now = time.monotonic()
+    if now - state[0] < EXPIRED_CODES_EVERY_SECONDS:
+        return
+    state[0] = now
+    try:
+        while codes.remove_expired(limit=1000) == 1000:
+            db.session.commit()  # one batch a transaction: no long hold on SQLite's write lock
+        db.session.commit()
+    except Exception:  # housekeeping: it must not stop the mail, and it is tried again later
+        db.session.rollback()
+        log.exception("outbox: removing expired verification codes failed")
 
 
 def due_row_ids(limit: int = 1000) -> list[int]:

@@ -479,6 +479,30 @@ def test_purging_an_unconfirmed_account_removes_its_codes(app, client, smtp_serv
         assert db.session.scalar(sa.select(sa.func.count()).select_from(VerificationCode)) == 0
 
 
+def test_delivery_deletes_expired_codes_now_and_then_and_keeps_valid_ones(app_factory):
+    from app import codes, outbox
+
+    app = app_factory(OUTBOX_AUTODISPATCH=False)
+    client = app.test_client()
+    register(client, "old@example.com")
+    with app.app_context():
+        assert outbox.deliver_due()["sent"] == 1
+    register(client, "new@example.com")
+
+    def addresses_with_codes():
+        return set(db.session.scalars(sa.select(VerificationCode.address_hash)))
+
+    life = app.config["VERIFICATION_CODE_MAX_AGE"]
+    with time_machine.travel(utcnow() + timedelta(seconds=life), tick=False), app.app_context():
+        old, new = codes.address_hash("old@example.com"), codes.address_hash("new@example.com")
+        # Within a minute of the last removal, an expired code waits for the next one.
+        assert outbox.deliver_due()["sent"] == 1
+        assert addresses_with_codes() == {old, new}
+        app.extensions["outbox_codes_removed_at"][0] -= outbox.EXPIRED_CODES_EVERY_SECONDS
+        assert outbox.deliver_due()["sent"] == 0
+        assert addresses_with_codes() == {new}
+
+
 def test_guess_counts_are_filed_under_a_hash_not_the_address(app, client):
     confirm_code(client, "123456", "nobody@example.com")
     with app.app_context():
