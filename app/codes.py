@@ -81,6 +81,30 @@ def remove_expired(limit: int = 1000) -> int:
     return result.rowcount
 
 
+def remove_spent_guesses(limit: int = 1000) -> int:
+    """Delete up to limit guess counts whose day and window have both ended; return how many.
+
+    Such a row counts for nothing any more: the next guess would start both counts afresh,
+    exactly as with no row. Without this the table keeps a row per address ever guessed at.
+    """
+    now = utcnow()
+    spent = (
+        select(CodeGuesses.address_hash)
+        .where(
+            CodeGuesses.day_started_at <= now - GUESS_DAY,
+            CodeGuesses.window_started_at <= now - GUESS_WINDOW,
+        )
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = db.session.execute(
+        delete(CodeGuesses)
+        .where(CodeGuesses.address_hash.in_(spent))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def valid_for() -> int:
     return current_app.config["VERIFICATION_CODE_MAX_AGE"]
 

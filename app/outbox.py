@@ -472,10 +472,12 @@ EXPIRED_CODES_EVERY_SECONDS = 60.0
 
 
 def _remove_expired_codes() -> None:
-    """Delete expired verification codes if this app has not done so for a while.
+    """Delete expired verification codes, and spent guess counts, if this app has not done so
+    for a while.
 
     Codes are made only by delivery passes, so doing it here keeps the table to about the codes
-    still valid, whichever mode (thread, Celery, `flask outbox send`) delivers.
+    still valid, whichever mode (thread, Celery, `flask outbox send`) delivers; the sweep runs
+    a pass now and then even when no mail is queued.
     """
     state = current_app.extensions.setdefault("outbox_codes_removed_at", [-math.inf])
     now = time.monotonic()
@@ -483,9 +485,10 @@ def _remove_expired_codes() -> None:
         return
     state[0] = now
     try:
-        while codes.remove_expired(limit=1000) == 1000:
-            db.session.commit()  # one batch a transaction: no long hold on SQLite's write lock
-        db.session.commit()
+        for remove in (codes.remove_expired, codes.remove_spent_guesses):
+            while remove(limit=1000) == 1000:
+                db.session.commit()  # one batch a transaction: no long hold on SQLite's lock
+            db.session.commit()
     except Exception:  # housekeeping: it must not stop the mail, and it is tried again later
         db.session.rollback()
         log.exception("outbox: removing expired verification codes failed")

@@ -503,6 +503,29 @@ def test_delivery_deletes_expired_codes_now_and_then_and_keeps_valid_ones(app_fa
         assert addresses_with_codes() == {new}
 
 
+def test_spent_guess_counts_go_with_the_expired_codes(app_factory):
+    from app import codes, outbox
+
+    app = app_factory(OUTBOX_AUTODISPATCH=False)
+    client = app.test_client()
+    confirm_code(client, "123456", "old@example.com")
+    with app.app_context():
+        outbox.deliver_due()  # the last removal: now
+
+    def guessed_at():
+        return set(db.session.scalars(sa.select(CodeGuesses.address_hash)))
+
+    with time_machine.travel(utcnow() + timedelta(days=1, minutes=1), tick=False):
+        confirm_code(client, "123456", "new@example.com")
+        with app.app_context():
+            old, new = codes.address_hash("old@example.com"), codes.address_hash("new@example.com")
+            assert guessed_at() == {old, new}
+            app.extensions["outbox_codes_removed_at"][0] -= outbox.EXPIRED_CODES_EVERY_SECONDS
+            outbox.deliver_due()
+            # A day and a window past its guess, old@'s count is spent; new@'s still counts.
+            assert guessed_at() == {new}
+
+
 def test_guess_counts_are_filed_under_a_hash_not_the_address(app, client):
     confirm_code(client, "123456", "nobody@example.com")
     with app.app_context():
