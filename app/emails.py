@@ -2,11 +2,12 @@
 
 import logging
 import smtplib
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import css_inline
 from flask import current_app, render_template
@@ -222,16 +223,21 @@ def mail_locale(row: OutboxEmail, user: User | None) -> str:
     return locale_or_default(wanted)
 
 
+@cache
+def _ehlo_name() -> str:
+    """The name this host gives in EHLO. smtplib looks it up (socket.getfqdn(), a DNS query on
+    many hosts) for every new SMTP connection; it does not change while the process runs."""
+    return socket.getfqdn()
+
+
 class TimeoutConnection(Connection):
     """Flask-Mail's connection with a timeout: a hung server must not hold a sender forever."""
 
     def configure_host(self) -> smtplib.SMTP:
         timeout = current_app.config["MAIL_TIMEOUT"]
         state = self.mail
-        if state.use_ssl:
-            host = smtplib.SMTP_SSL(state.server, state.port, timeout=timeout)
-        else:
-            host = smtplib.SMTP(state.server, state.port, timeout=timeout)
+        smtp = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = smtp(state.server, state.port, timeout=timeout, local_hostname=_ehlo_name())
         if state.use_tls:
             host.starttls()
         if state.username and state.password:
