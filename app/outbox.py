@@ -578,6 +578,10 @@ def oldest_pending_queued_at():
 # --- in-process delivery (no Celery) ---
 
 
+# How long a woken dispatcher waits for more committed rows before it claims them.
+GATHER_SECONDS = 0.2
+
+
 class Dispatcher:
     """A daemon thread per process that delivers when woken and sweeps for due retries."""
 
@@ -619,7 +623,11 @@ class Dispatcher:
     def _run(self) -> None:
         interval = self.app.config["OUTBOX_SWEEP_SECONDS"]
         while not self._stop.is_set():
-            self._wake.wait(interval)
+            if self._wake.wait(interval):
+                # Woken by a commit: give the rows committed just after it a moment to join
+                # this claim. A pass has a cost of its own (a claim, an SMTP session per
+                # lane), and paying it for every mail would double the CPU of a busy sign-up.
+                self._stop.wait(GATHER_SECONDS)
             self._wake.clear()
             if self._stop.is_set():
                 return
