@@ -227,9 +227,9 @@ class Config:
     OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30, min=1)
     # Must outlast one SMTP exchange (MAIL_TIMEOUT): checked in check_settings.
     OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, min=1)
-    # SMTP sessions a web process's dispatcher sends over at once: a relay that takes 500 ms
-    # a mail still keeps up with sign-ups at the Argon2 rate.
-    OUTBOX_SMTP_SESSIONS = env_int("OUTBOX_SMTP_SESSIONS", 8, min=1, max=64)
+    # SMTP sessions a web process's dispatcher sends over at once (only as many as it has mails
+    # for): a relay that takes 500 ms a mail still keeps up with sign-ups at the Argon2 rate.
+    OUTBOX_SMTP_SESSIONS = env_int("OUTBOX_SMTP_SESSIONS", 16, min=1, max=64)
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
     # Several deployments can share one broker (or vhost) with a queue each.
     CELERY_QUEUE = env_str("CELERY_QUEUE", "celery")

@@ -486,7 +486,7 @@ def run_app(setup: str, kind: str, args, workdir: Path, smtp: SMTPServer, floor:
     rows = []
     try:
         database.create()
-        confirm_count = max(2000, int(args.duration * 1500))
+        confirm_count = max(4000, int(args.duration * 3000))  # a token per confirm: none reused
         files = database.seed(workdir, confirm_count)
         env = {
             "APP_ENV": "production",
