@@ -260,12 +260,6 @@ def mail_backend() -> str:
     return config.get("MAIL_BACKEND") or ("smtp" if config.get("MAIL_SERVER") else "console")
 
 
-def transmit(mail: Mail) -> None:
-    """Deliver one composed mail with the configured backend; SMTP errors propagate."""
-    with transport() as sender:
-        sender.send(mail)
-
-
 class Transport:
     """One SMTP session for a batch of messages: connect, EHLO and QUIT once, not per message.
 
