@@ -67,18 +67,7 @@ def remove_expired(limit: int = 1000) -> int:
     Expired codes are of no use to anyone; the outbox calls this now and then as it makes
     new ones (see outbox.deliver_due), which keeps the table to about the codes still valid.
     """
-    expired = (
-        select(VerificationCode.id)
-        .where(VerificationCode.expires_at <= utcnow())
-        .limit(limit)
-        .scalar_subquery()
-    )
-    result = db.session.execute(
-        delete(VerificationCode)
-        .where(VerificationCode.id.in_(expired))
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
+    return _delete_some(VerificationCode.id, [VerificationCode.expires_at <= utcnow()], limit)
 
 
 def remove_spent_guesses(limit: int = 1000) -> int:
@@ -88,19 +77,18 @@ def remove_spent_guesses(limit: int = 1000) -> int:
     exactly as with no row. Without this the table keeps a row per address ever guessed at.
     """
     now = utcnow()
-    spent = (
-        select(CodeGuesses.address_hash)
-        .where(
-            CodeGuesses.day_started_at <= now - GUESS_DAY,
-            CodeGuesses.window_started_at <= now - GUESS_WINDOW,
-        )
-        .limit(limit)
-        .scalar_subquery()
-    )
+    spent = [
+        CodeGuesses.day_started_at <= now - GUESS_DAY,
+        CodeGuesses.window_started_at <= now - GUESS_WINDOW,
+    ]
+    return _delete_some(CodeGuesses.address_hash, spent, limit)
+
+
+def _delete_some(key, conditions: list, limit: int) -> int:
+    """Delete up to limit rows (of key's table) that meet conditions; return how many went."""
+    chosen = select(key).where(*conditions).limit(limit).scalar_subquery()
     result = db.session.execute(
-        delete(CodeGuesses)
-        .where(CodeGuesses.address_hash.in_(spent))
-        .execution_options(synchronize_session=False)
+        delete(key.class_).where(key.in_(chosen)).execution_options(synchronize_session=False)
     )
     return result.rowcount
 
