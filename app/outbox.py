@@ -355,15 +355,11 @@ def _deliver_claimed(batch: _Batch, row_id: int, transport: emails.Transport) ->
         log.info("outbox row %s: lease expired and taken by another worker; left to it", row_id)
         kind = db.session.scalar(select(OutboxEmail.kind).where(OutboxEmail.id == row_id))
         db.session.rollback()
-        return "lease_lost", _channel(kind or "")
+        return "lease_lost", channel_of(kind or "")
     # Read before sending: the commit in between expires the row, and reading it then would
     # cost another SELECT.
-    channel = _channel(row.kind)
+    channel = channel_of(row.kind)
     return _send_held(batch, row, transport), channel
-
-
-def _channel(kind: str) -> str:
-    return "webhook" if webhooks.is_event(kind) else "email"
 
 
 def _send_held(batch: _Batch, row: OutboxEmail, transport: emails.Transport) -> str:
