@@ -34,15 +34,16 @@ def user_row_of(payload) -> Row:
     nothing (opening a link): it has the columns' attributes, no properties, no ORM state.
     """
     with single_read() as connection:
-        row = connection.execute(_USER_ROW, {"user_id": payload.user_id}).first()
-    if row is None:
-        raise TokenInvalid()
-    return row
+        return _user_row(connection, payload)
 
 
 def user_row_for_update(payload) -> Row:
     """user_row_of, read in the request's transaction, for a change that follows in it."""
-    row = db.session.connection().execute(_USER_ROW, {"user_id": payload.user_id}).first()
+    return _user_row(db.session.connection(), payload)
+
+
+def _user_row(connection, payload) -> Row:
+    row = connection.execute(_USER_ROW, {"user_id": payload.user_id}).first()
     if row is None:
         raise TokenInvalid()
     return row
