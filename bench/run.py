@@ -34,7 +34,7 @@ import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from argon2 import PasswordHasher, Type  # noqa: E402
 
-from tests.support.server import TEST_SECRET_KEY  # noqa: E402
+from tests.support.server import TEST_SECRET_KEY, stop_process  # noqa: E402
 from tests.support.smtp import SMTPServer, free_port  # noqa: E402
 
 PASSWORD = "correct horse battery"
@@ -209,13 +209,7 @@ class Gunicorn:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 

@@ -14,6 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET_KEY = "live-server-secret-key-0123456789-0123456789"
 
 
+def stop_process(process: subprocess.Popen | None) -> None:
+    """Ask a server process to stop (SIGTERM), and kill it if it has not within 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class LiveServer:
     """gunicorn with the production config, pointed at a test's database and SMTP server."""
 
@@ -82,13 +93,7 @@ class LiveServer:
         raise RuntimeError("server did not start in time")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> "LiveServer":
