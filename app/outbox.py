@@ -450,7 +450,7 @@ def deliver_due(
     sessions > 1 sends over that many SMTP sessions at once.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lease_lost": 0}
-    _remove_expired_codes()
+    _remove_spent_code_rows()
     while True:
         claim_id, claimed = _claim(ids, limit)
         queue = deque(claimed)
@@ -467,7 +467,7 @@ def deliver_due(
 EXPIRED_CODES_EVERY_SECONDS = 60.0
 
 
-def _remove_expired_codes() -> None:
+def _remove_spent_code_rows() -> None:
     """Delete expired verification codes, and spent guess counts, if this app has not done so
     for a while.
 
@@ -487,7 +487,7 @@ def _remove_expired_codes() -> None:
             db.session.commit()
     except Exception:  # housekeeping: it must not stop the mail, and it is tried again later
         db.session.rollback()
-        log.exception("outbox: removing expired verification codes failed")
+        log.exception("outbox: removing expired codes and spent guess counts failed")
 
 
 def due_row_ids(limit: int = 1000) -> list[int]:
